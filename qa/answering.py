@@ -1,26 +1,178 @@
-"""The answering pipeline: question -> retrieval -> reader -> cited answers (or an abstention)."""
+"""The answering pipeline: question -> retrieval -> reader -> cited answers (or an abstention).
+
+``Answerer(settings)`` loads the model and the live index once; ``ask`` is then called per
+question by the CLI, the HTTP API, the chat endpoints and the evaluation alike.
+"""
 
 from __future__ import annotations
 
+import json
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
 from pydantic import BaseModel, Field
 
-from qa.reader import Answer
-from qa.retrieval import Passage
+from qa.conversation import Turn, resolve_question
+from qa.embedding import Embedder, load_embedder
+from qa.indexing import (
+    BM25_DIR,
+    CHUNK_INDEX_FILE,
+    CURRENT_FILE,
+    SENTENCE_VECTORS_FILE,
+    STORE_FILE,
+    TERM_STATS_FILE,
+    IndexMissingError,
+    Manifest,
+    current_build_dir,
+    read_manifest,
+)
+from qa.places import warm as warm_places
+from qa.questions import analyse_question
+from qa.reader import Answer, Reader, TermStatistics
+from qa.retrieval import LexicalIndex, Passage, Retriever
+from qa.settings import Settings
+from qa.store import Store
+from qa.vectors import FaissIndex
 
 ABSTAIN_MESSAGE = "I could not find that in the documents."
 
+# The reader looks further than the passages shown: list answers gather across documents.
+_READER_PASSAGES = 8
+_READER_PASSAGES_FOR_LISTS = 24
+
+
+class InvalidQuestionError(ValueError):
+    """The question cannot be asked as given (empty, too long)."""
+
 
 class AskRequest(BaseModel):
-    question: str
-    top_k: int = 5
+    question: str = Field(description="A question in plain English")
+    top_k: int = Field(default=5, ge=1, description="How many passages to return")
 
 
 class AskResponse(BaseModel):
     """What `POST /ask` and `qa ask --json` return."""
 
     question: str
-    resolved_question: str
+    resolved_question: str = Field(description="The standalone question actually answered")
     answers: list[Answer]
     abstained: bool
     message: str = ""
     passages: list[Passage] = Field(default_factory=list)
+
+
+class DocumentView(BaseModel):
+    """A document as the API shows it: ``text`` is what citation offsets point into."""
+
+    doc_id: str
+    title: str
+    source: str
+    publisher: str
+    published: str
+    text: str
+
+
+class _LoadedBuild:
+    """Everything one published build needs at question time."""
+
+    def __init__(self, folder: Path, settings: Settings) -> None:
+        self.folder = folder
+        self.manifest: Manifest = read_manifest(folder)
+        self.store = Store(folder / STORE_FILE)
+        vectors = FaissIndex.load(folder / CHUNK_INDEX_FILE, self.manifest.index_kind)
+        lexical = LexicalIndex(folder / BM25_DIR)
+        self.retriever = Retriever(
+            self.store, vectors, lexical, settings.retrieval_candidates, settings.rrf_k
+        )
+        stats = json.loads((folder / TERM_STATS_FILE).read_text())
+        sentence_vectors = np.load(folder / SENTENCE_VECTORS_FILE, mmap_mode="r")
+        self.reader = Reader(
+            self.store,
+            sentence_vectors,
+            TermStatistics(int(stats["chunk_count"]), dict(stats["document_frequency"])),
+            min_score=settings.min_answer_score,
+            max_list_items=settings.max_list_items,
+        )
+
+
+class Answerer:
+    """Answers questions about the live index; build once, call ``ask`` many times."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        folder = current_build_dir(settings.index_dir)
+        if folder is None:
+            raise IndexMissingError(f"no index in {settings.index_dir}: run `qa index` first")
+        self._build = _LoadedBuild(folder, settings)
+        self._embedder = embedder or load_embedder(
+            settings.resolved_model_path(), settings.embed_batch_size
+        )
+        self._reload_lock = threading.Lock()
+        warm_places()
+
+    @property
+    def manifest(self) -> Manifest:
+        return self._build.manifest
+
+    def ask(self, question: str, top_k: int = 5, history: Sequence[Turn] = ()) -> AskResponse:
+        """Answer ``question`` (a follow-up of ``history`` if given) from the documents."""
+        question = self._validated(question)
+        top_k = max(1, min(top_k, self.settings.max_top_k))
+        resolved = resolve_question(question, history)
+        analysis = analyse_question(resolved)
+        build = self._build  # one consistent build for the whole question
+        query_vector = self._embedder.encode([resolved])[0]
+        wanted = _READER_PASSAGES_FOR_LISTS if analysis.is_list else _READER_PASSAGES
+        passages = build.retriever.search(resolved, query_vector, max(top_k, wanted))
+        answers = build.reader.read(analysis, query_vector, passages)
+        return AskResponse(
+            question=question,
+            resolved_question=resolved,
+            answers=answers,
+            abstained=not answers,
+            message="" if answers else ABSTAIN_MESSAGE,
+            passages=passages[:top_k],
+        )
+
+    def _validated(self, question: str) -> str:
+        text = " ".join(question.split())
+        if not text:
+            raise InvalidQuestionError("the question is empty: ask something about the documents")
+        if len(text) > self.settings.max_question_chars:
+            raise InvalidQuestionError(
+                f"the question is {len(text)} characters long; the limit is "
+                f"{self.settings.max_question_chars}"
+            )
+        return text
+
+    def document(self, doc_id: str) -> DocumentView | None:
+        stored = self._build.store.document(doc_id)
+        if stored is None:
+            return None
+        return DocumentView(
+            doc_id=stored.doc_id,
+            title=stored.title,
+            source=stored.source,
+            publisher=stored.publisher,
+            published=stored.published,
+            text=stored.text,
+        )
+
+    def documents(self) -> list[DocumentView]:
+        return [d for d in (self.document(s.doc_id) for s in self._build.store.documents()) if d]
+
+    def reload_if_changed(self) -> bool:
+        """Switch to a newer published build, if `qa index` made one; True when it did."""
+        folder = current_build_dir(self.settings.index_dir)
+        if folder is None or folder == self._build.folder:
+            return False
+        with self._reload_lock:
+            if folder != self._build.folder:
+                self._build = _LoadedBuild(folder, self.settings)
+                return True
+        return False
+
+    def current_pointer(self) -> Path:
+        return self.settings.index_dir / CURRENT_FILE

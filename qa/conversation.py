@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pydantic import BaseModel, Field
 
 
@@ -11,3 +13,8 @@ class Turn(BaseModel):
     question: str
     resolved_question: str = ""
     answers: list[str] = Field(default_factory=list)
+
+
+def resolve_question(question: str, history: Sequence[Turn] = ()) -> str:
+    """The standalone form of ``question`` given the earlier turns (unchanged if it stands)."""
+    return question

@@ -1,0 +1,479 @@
+"""Building the index: corpus -> cleaned text -> sentences -> chunks -> vectors, published atomically.
+
+Each build is written to its own folder under ``index/builds/`` and becomes live when the file
+``index/CURRENT`` is replaced (an atomic rename), so a running server or a second ``qa index``
+never sees a half-written build. A file lock makes concurrent builds take turns; the second one
+then finds the index up to date. Documents whose file, cleaning, chunking and model are unchanged
+are copied from the previous build with their vectors: only what changed is embedded again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import bm25s
+import numpy as np
+from filelock import FileLock
+from pydantic import BaseModel, Field
+from tqdm import tqdm
+
+from qa.chunking import chunk_document
+from qa.cleaning import clean_text
+from qa.documents import SourceDocument, file_checksum, list_corpus_files, load_corpus
+from qa.embedding import Embedder
+from qa.sentences import Span, split_many
+from qa.settings import Settings
+from qa.store import Store, StoredDocument, StoreWriter
+from qa.terms import terms
+from qa.vectors import FaissIndex, choose_index_kind
+
+FORMAT_VERSION = 1
+# Bump when cleaning or sentence annotation changes, so unchanged files are processed again.
+PROCESSING_VERSION = 1
+
+CURRENT_FILE = "CURRENT"
+BUILDS_DIR = "builds"
+MANIFEST_FILE = "manifest.json"
+STORE_FILE = "store.sqlite3"
+CHUNK_INDEX_FILE = "chunks.faiss"
+CHUNK_VECTORS_FILE = "chunk_vectors.npy"
+SENTENCE_VECTORS_FILE = "sentence_vectors.npy"
+BM25_DIR = "bm25"
+TERM_STATS_FILE = "term_stats.json"
+
+
+class EmptyCorpusError(Exception):
+    """No document in the corpus could be read."""
+
+
+class IndexMissingError(Exception):
+    """No index has been built yet in this folder."""
+
+
+class ManifestDocument(BaseModel):
+    file: str
+    checksum: str
+    sentences: int
+    chunks: int
+
+
+class ManifestFailure(BaseModel):
+    file: str
+    reason: str
+
+
+class Manifest(BaseModel):
+    """What a build holds and how it was made; compared with the corpus to tell staleness."""
+
+    format_version: int = FORMAT_VERSION
+    processing_version: int = PROCESSING_VERSION
+    build_id: str
+    created: str
+    model: str
+    dimensions: int
+    chunk_max_words: int
+    chunk_overlap_sentences: int
+    index_kind: str
+    chunk_count: int
+    sentence_count: int
+    files: dict[str, str] = Field(description="checksum of every corpus file, read or not")
+    documents: dict[str, ManifestDocument]
+    failures: list[ManifestFailure] = Field(default_factory=list)
+
+
+@dataclass
+class BuildReport:
+    """What a call of ``build_index`` did."""
+
+    built: bool
+    build_id: str
+    documents: int
+    chunks: int
+    reused_documents: int = 0
+    embedded_chunks: int = 0
+    seconds: float = 0.0
+    failures: list[ManifestFailure] = field(default_factory=list)
+    reason: str = ""
+
+
+# --- where things are -----------------------------------------------------------------------
+
+
+def current_build_dir(index_dir: Path) -> Path | None:
+    """The live build's folder, or None when nothing has been published yet."""
+    pointer = index_dir / CURRENT_FILE
+    try:
+        build_id = pointer.read_text().strip()
+    except FileNotFoundError:
+        return None
+    folder = index_dir / BUILDS_DIR / build_id
+    return folder if (folder / MANIFEST_FILE).is_file() else None
+
+
+def read_manifest(build_dir: Path) -> Manifest:
+    return Manifest.model_validate_json((build_dir / MANIFEST_FILE).read_text())
+
+
+def corpus_fingerprint(corpus_dir: Path) -> dict[str, str]:
+    """Checksums of every file that shapes the index: the documents and the metadata sidecar."""
+    files = {
+        str(p.relative_to(corpus_dir)): file_checksum(p) for p in list_corpus_files(corpus_dir)
+    }
+    sidecar = corpus_dir / "metadata.json"
+    if sidecar.is_file():
+        files["metadata.json"] = file_checksum(sidecar)
+    return files
+
+
+def staleness(settings: Settings, model_name: str) -> str:
+    """Why the index must be rebuilt, or "" when it is up to date."""
+    build_dir = current_build_dir(settings.index_dir)
+    if build_dir is None:
+        return "no index has been built yet"
+    manifest = read_manifest(build_dir)
+    if manifest.format_version != FORMAT_VERSION:
+        return "the index was built by another version"
+    if manifest.processing_version != PROCESSING_VERSION:
+        return "cleaning or annotation changed"
+    if manifest.model != model_name:
+        return f"the model changed ({manifest.model} -> {model_name})"
+    if (manifest.chunk_max_words, manifest.chunk_overlap_sentences) != (
+        settings.chunk_max_words,
+        settings.chunk_overlap_sentences,
+    ):
+        return "chunking settings changed"
+    if manifest.files != corpus_fingerprint(settings.corpus_dir):
+        return "the corpus changed"
+    return ""
+
+
+def model_name_of(settings: Settings) -> str:
+    return Path(settings.resolved_model_path()).name
+
+
+# --- building -------------------------------------------------------------------------------
+
+
+@dataclass
+class _PreparedDocument:
+    source: SourceDocument
+    text: str
+    sentence_spans: list[tuple[int, int, tuple[Span, ...]]]
+    chunk_rows: list[tuple[int, int, str, int, int]]  # start, end, text, first, last (local)
+    sentence_vectors: np.ndarray | None = None
+    chunk_vectors: np.ndarray | None = None
+
+
+def build_index(
+    settings: Settings,
+    embedder_factory: Callable[[], Embedder],
+    *,
+    force: bool = False,
+    progress: bool | None = None,
+) -> BuildReport:
+    """Bring the index in ``settings.index_dir`` up to date with ``settings.corpus_dir``."""
+    index_dir = settings.index_dir
+    (index_dir / BUILDS_DIR).mkdir(parents=True, exist_ok=True)
+    show = sys.stderr.isatty() if progress is None else progress
+    started = time.perf_counter()
+    with FileLock(str(index_dir / ".build.lock")):
+        model_name = model_name_of(settings)
+        reason = "forced" if force else staleness(settings, model_name)
+        previous_dir = current_build_dir(index_dir)
+        if not reason and previous_dir is not None:
+            manifest = read_manifest(previous_dir)
+            return BuildReport(
+                False,
+                manifest.build_id,
+                len(manifest.documents),
+                manifest.chunk_count,
+                failures=manifest.failures,
+                reason="up to date",
+            )
+        loaded = load_corpus(settings.corpus_dir)
+        failures = [
+            ManifestFailure(file=_relative(f.path, settings.corpus_dir), reason=f.reason)
+            for f in loaded.failures
+        ]
+        previous = _PreviousBuild.open(previous_dir, model_name, settings)
+        prepared, reused = _prepare(loaded.documents, previous, failures, show)
+        if not prepared:
+            raise EmptyCorpusError(
+                f"no readable document in {settings.corpus_dir}"
+                + "".join(f"\n  {f.file}: {f.reason}" for f in failures)
+            )
+        embedded = _embed_new(prepared, embedder_factory, settings.embed_batch_size, show)
+        build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+        staging = index_dir / BUILDS_DIR / f".staging-{build_id}"
+        staging.mkdir()
+        try:
+            manifest = _write_build(staging, build_id, prepared, failures, settings, model_name)
+            final = index_dir / BUILDS_DIR / build_id
+            staging.rename(final)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        _publish(index_dir, build_id)
+        _remove_old_builds(index_dir, keep={build_id, previous_dir.name if previous_dir else ""})
+        return BuildReport(
+            True,
+            build_id,
+            len(prepared),
+            manifest.chunk_count,
+            reused,
+            embedded,
+            time.perf_counter() - started,
+            failures,
+            reason,
+        )
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+class _PreviousBuild:
+    """The live build, as a source of documents that need no processing again."""
+
+    def __init__(self, folder: Path, manifest: Manifest) -> None:
+        self.manifest = manifest
+        self.store = Store(folder / STORE_FILE)
+        self.chunk_vectors = np.load(folder / CHUNK_VECTORS_FILE, mmap_mode="r")
+        self.sentence_vectors = np.load(folder / SENTENCE_VECTORS_FILE, mmap_mode="r")
+
+    @classmethod
+    def open(
+        cls, folder: Path | None, model_name: str, settings: Settings
+    ) -> _PreviousBuild | None:
+        if folder is None:
+            return None
+        try:
+            manifest = read_manifest(folder)
+        except (OSError, ValueError):
+            return None
+        same_recipe = (
+            manifest.format_version == FORMAT_VERSION
+            and manifest.processing_version == PROCESSING_VERSION
+            and manifest.model == model_name
+            and manifest.chunk_max_words == settings.chunk_max_words
+            and manifest.chunk_overlap_sentences == settings.chunk_overlap_sentences
+        )
+        return cls(folder, manifest) if same_recipe else None
+
+    def reuse(self, source: SourceDocument) -> _PreparedDocument | None:
+        stored = self.store.document(source.doc_id)
+        if stored is None or stored.checksum != source.checksum:
+            return None
+        if _metadata_row(source, stored.text) != stored:
+            return None  # only the metadata changed: cheap to redo, keep it simple
+        sentence_ids = self.store.document_sentence_ids(source.doc_id)
+        sentences = self.store.sentences(sentence_ids)
+        chunks = self.store.document_chunks(source.doc_id)
+        first_id = sentence_ids[0] if sentence_ids else 0
+        return _PreparedDocument(
+            source=source,
+            text=stored.text,
+            sentence_spans=[(s.start, s.end, s.spans) for s in sentences],
+            chunk_rows=[
+                (c.start, c.end, c.text, c.first_sentence - first_id, c.last_sentence - first_id)
+                for c in chunks
+            ],
+            sentence_vectors=np.asarray(self.sentence_vectors[sentence_ids]),
+            chunk_vectors=np.asarray(self.chunk_vectors[[c.id for c in chunks]]),
+        )
+
+
+def _metadata_row(source: SourceDocument, text: str) -> StoredDocument:
+    meta = source.metadata
+    return StoredDocument(
+        source.doc_id,
+        source.path.name,
+        source.format,
+        meta.title,
+        meta.publisher,
+        meta.published,
+        meta.source,
+        source.checksum,
+        text,
+    )
+
+
+def _prepare(
+    documents: list[SourceDocument],
+    previous: _PreviousBuild | None,
+    failures: list[ManifestFailure],
+    show: bool,
+) -> tuple[list[_PreparedDocument], int]:
+    prepared: list[_PreparedDocument] = []
+    fresh: list[tuple[SourceDocument, str]] = []
+    for source in documents:
+        kept = previous.reuse(source) if previous else None
+        if kept is not None:
+            prepared.append(kept)
+            continue
+        text = clean_text(source.raw_text)
+        if not text.strip():
+            failures.append(
+                ManifestFailure(file=source.path.name, reason="no article text left after cleaning")
+            )
+            continue
+        fresh.append((source, text))
+    reused = len(prepared)
+    annotated = split_many(text for _, text in fresh)
+    bar = tqdm(
+        zip(fresh, annotated, strict=True),
+        total=len(fresh),
+        disable=not show,
+        desc="annotating",
+        unit="doc",
+    )
+    for (source, text), sentences in bar:
+        chunks = chunk_document(source.doc_id, text, sentences)
+        prepared.append(
+            _PreparedDocument(
+                source=source,
+                text=text,
+                sentence_spans=[(s.start, s.end, s.spans) for s in sentences],
+                chunk_rows=[
+                    (c.start, c.end, c.text, c.first_sentence, c.last_sentence) for c in chunks
+                ],
+            )
+        )
+    prepared.sort(key=lambda d: d.source.doc_id)
+    return prepared, reused
+
+
+def _embed_new(
+    prepared: list[_PreparedDocument],
+    embedder_factory: Callable[[], Embedder],
+    batch_size: int,
+    show: bool,
+) -> int:
+    """Embed the chunks and sentences of documents that were not reused; returns chunk count."""
+    todo = [d for d in prepared if d.chunk_vectors is None]
+    if not todo:
+        return 0
+    embedder = embedder_factory()
+    texts: list[str] = []
+    for doc in todo:
+        texts += [row[2] for row in doc.chunk_rows]
+        texts += [doc.text[start:end] for start, end, _ in doc.sentence_spans]
+    vectors = _encode_with_progress(embedder, texts, batch_size, show)
+    row = 0
+    for doc in todo:
+        n_chunks, n_sentences = len(doc.chunk_rows), len(doc.sentence_spans)
+        doc.chunk_vectors = vectors[row : row + n_chunks]
+        doc.sentence_vectors = vectors[row + n_chunks : row + n_chunks + n_sentences]
+        row += n_chunks + n_sentences
+    return sum(len(d.chunk_rows) for d in todo)
+
+
+def _encode_with_progress(
+    embedder: Embedder, texts: list[str], batch_size: int, show: bool
+) -> np.ndarray:
+    step = max(batch_size * 8, 1)
+    parts = [
+        embedder.encode(texts[i : i + step])
+        for i in tqdm(range(0, len(texts), step), disable=not show, desc="embedding", unit="batch")
+    ]
+    return np.concatenate(parts) if parts else np.zeros((0, embedder.dimensions), np.float32)
+
+
+def _write_build(
+    folder: Path,
+    build_id: str,
+    prepared: list[_PreparedDocument],
+    failures: list[ManifestFailure],
+    settings: Settings,
+    model_name: str,
+) -> Manifest:
+    writer = StoreWriter(folder / STORE_FILE)
+    documents: dict[str, ManifestDocument] = {}
+    chunk_texts: list[str] = []
+    for doc in prepared:
+        writer.add_document(_metadata_row(doc.source, doc.text))
+        sentence_ids = [
+            writer.add_sentence(doc.source.doc_id, position, start, end, spans)
+            for position, (start, end, spans) in enumerate(doc.sentence_spans)
+        ]
+        for position, (start, end, text, first, last) in enumerate(doc.chunk_rows):
+            writer.add_chunk(
+                doc.source.doc_id,
+                position,
+                start,
+                end,
+                text,
+                sentence_ids[first],
+                sentence_ids[last],
+            )
+            chunk_texts.append(text)
+        documents[doc.source.doc_id] = ManifestDocument(
+            file=doc.source.path.name,
+            checksum=doc.source.checksum,
+            sentences=len(sentence_ids),
+            chunks=len(doc.chunk_rows),
+        )
+    writer.close()
+    chunk_vectors = np.concatenate(
+        [d.chunk_vectors for d in prepared if d.chunk_vectors is not None]
+    )
+    sentence_vectors = np.concatenate(
+        [d.sentence_vectors for d in prepared if d.sentence_vectors is not None]
+    )
+    np.save(folder / CHUNK_VECTORS_FILE, chunk_vectors.astype(np.float32))
+    np.save(folder / SENTENCE_VECTORS_FILE, sentence_vectors.astype(np.float32))
+    kind = choose_index_kind(len(chunk_vectors))
+    FaissIndex.build(chunk_vectors, kind).save(folder / CHUNK_INDEX_FILE)
+    chunk_terms = [terms(t) for t in chunk_texts]
+    frequency = Counter(term for found in chunk_terms for term in set(found))
+    (folder / TERM_STATS_FILE).write_text(
+        json.dumps({"chunk_count": len(chunk_texts), "document_frequency": frequency})
+    )
+    bm25 = bm25s.BM25()
+    bm25.index([found or [""] for found in chunk_terms], show_progress=False)
+    bm25.save(str(folder / BM25_DIR), show_progress=False)
+    manifest = Manifest(
+        build_id=build_id,
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        model=model_name,
+        dimensions=int(chunk_vectors.shape[1]),
+        chunk_max_words=settings.chunk_max_words,
+        chunk_overlap_sentences=settings.chunk_overlap_sentences,
+        index_kind=kind,
+        chunk_count=len(chunk_texts),
+        sentence_count=int(sentence_vectors.shape[0]),
+        files=corpus_fingerprint(settings.corpus_dir),
+        documents=documents,
+        failures=failures,
+    )
+    (folder / MANIFEST_FILE).write_text(manifest.model_dump_json(indent=2))
+    return manifest
+
+
+def _publish(index_dir: Path, build_id: str) -> None:
+    """Point CURRENT at the new build with one atomic rename."""
+    pending = index_dir / f".{CURRENT_FILE}.{uuid.uuid4().hex}"
+    pending.write_text(build_id + "\n")
+    with open(pending, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(pending, index_dir / CURRENT_FILE)
+
+
+def _remove_old_builds(index_dir: Path, keep: set[str]) -> None:
+    """Keep the live build and the one before it (a running server may still be reading it)."""
+    for folder in (index_dir / BUILDS_DIR).iterdir():
+        if folder.name not in keep and not folder.name.startswith(".staging-"):
+            shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,216 @@
+"""The document, sentence and chunk store: one SQLite file beside the vectors of each build.
+
+Ids are positions: chunk ``i`` is row ``i`` of the FAISS index and sentence ``j`` is row ``j`` of
+the sentence-vector matrix, so no id map is needed between the store and the vectors.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from qa.sentences import Span
+
+_SCHEMA = """
+CREATE TABLE documents (
+    doc_id TEXT PRIMARY KEY, file TEXT NOT NULL, format TEXT NOT NULL, title TEXT NOT NULL,
+    publisher TEXT NOT NULL, published TEXT NOT NULL, source TEXT NOT NULL,
+    checksum TEXT NOT NULL, text TEXT NOT NULL
+);
+CREATE TABLE sentences (
+    id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, position INTEGER NOT NULL,
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL
+);
+CREATE TABLE spans (
+    sentence_id INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+    label TEXT NOT NULL
+);
+CREATE INDEX spans_by_sentence ON spans (sentence_id);
+CREATE TABLE chunks (
+    id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, position INTEGER NOT NULL,
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL,
+    first_sentence INTEGER NOT NULL, last_sentence INTEGER NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    doc_id: str
+    file: str
+    format: str
+    title: str
+    publisher: str
+    published: str
+    source: str
+    checksum: str
+    text: str
+
+
+@dataclass(frozen=True)
+class StoredSentence:
+    id: int
+    doc_id: str
+    position: int
+    start: int
+    end: int
+    spans: tuple[Span, ...]
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    id: int
+    doc_id: str
+    position: int
+    start: int
+    end: int
+    text: str
+    first_sentence: int  # global sentence id, inclusive
+    last_sentence: int
+
+
+class StoreWriter:
+    """Writes a new store file; used only while a build is being made."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = sqlite3.connect(path)
+        self._db.executescript(_SCHEMA)
+        self.sentence_count = 0
+        self.chunk_count = 0
+
+    def add_document(self, document: StoredDocument) -> None:
+        self._db.execute(
+            "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?)",
+            (
+                document.doc_id,
+                document.file,
+                document.format,
+                document.title,
+                document.publisher,
+                document.published,
+                document.source,
+                document.checksum,
+                document.text,
+            ),
+        )
+
+    def add_sentence(
+        self, doc_id: str, position: int, start: int, end: int, spans: Iterable[Span]
+    ) -> int:
+        sentence_id = self.sentence_count
+        self._db.execute(
+            "INSERT INTO sentences VALUES (?,?,?,?,?)", (sentence_id, doc_id, position, start, end)
+        )
+        self._db.executemany(
+            "INSERT INTO spans VALUES (?,?,?,?)",
+            [(sentence_id, s.start, s.end, s.label) for s in spans],
+        )
+        self.sentence_count += 1
+        return sentence_id
+
+    def add_chunk(
+        self,
+        doc_id: str,
+        position: int,
+        start: int,
+        end: int,
+        text: str,
+        first_sentence: int,
+        last_sentence: int,
+    ) -> int:
+        chunk_id = self.chunk_count
+        self._db.execute(
+            "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?)",
+            (chunk_id, doc_id, position, start, end, text, first_sentence, last_sentence),
+        )
+        self.chunk_count += 1
+        return chunk_id
+
+    def close(self) -> None:
+        self._db.commit()
+        self._db.close()
+
+
+class Store:
+    """Read-only access to a published build's store, safe to share across threads."""
+
+    def __init__(self, path: Path) -> None:
+        if not path.is_file():
+            raise FileNotFoundError(f"no store at {path}")
+        # A published build is never written again, so SQLite may skip all locking.
+        self._uri = f"file:{path.resolve()}?mode=ro&immutable=1"
+        self._local = threading.local()
+
+    def _db(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self._uri, uri=True, check_same_thread=False)
+            self._local.db = db
+        return db
+
+    def documents(self) -> list[StoredDocument]:
+        rows = self._db().execute("SELECT * FROM documents ORDER BY doc_id").fetchall()
+        return [StoredDocument(*row) for row in rows]
+
+    def document(self, doc_id: str) -> StoredDocument | None:
+        row = self._db().execute("SELECT * FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+        return StoredDocument(*row) if row else None
+
+    def titles(self) -> dict[str, str]:
+        """Every document's title by id (read once; a build never changes)."""
+        cached: dict[str, str] | None = getattr(self, "_titles", None)
+        if cached is None:
+            rows = self._db().execute("SELECT doc_id, title FROM documents")
+            cached = {doc_id: title for doc_id, title in rows}
+            self._titles = cached
+        return cached
+
+    def chunk_count(self) -> int:
+        return int(self._db().execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
+
+    def chunks(self, ids: Iterable[int]) -> list[StoredChunk]:
+        """Chunks by id, in the order asked."""
+        wanted = list(ids)
+        if not wanted:
+            return []
+        marks = ",".join("?" * len(wanted))
+        rows = self._db().execute(f"SELECT * FROM chunks WHERE id IN ({marks})", wanted)
+        by_id = {row[0]: StoredChunk(*row) for row in rows}
+        return [by_id[i] for i in wanted if i in by_id]
+
+    def all_chunk_texts(self) -> list[str]:
+        return [row[0] for row in self._db().execute("SELECT text FROM chunks ORDER BY id")]
+
+    def sentences(self, ids: Iterable[int]) -> list[StoredSentence]:
+        """Sentences by id with their spans, in id order."""
+        wanted = sorted(set(ids))
+        if not wanted:
+            return []
+        marks = ",".join("?" * len(wanted))
+        db = self._db()
+        spans: dict[int, list[Span]] = {}
+        for sentence_id, start, end, label in db.execute(
+            f'SELECT sentence_id, start, "end", label FROM spans WHERE sentence_id IN ({marks})',
+            wanted,
+        ):
+            spans.setdefault(sentence_id, []).append(Span(start, end, label))
+        rows = db.execute(f"SELECT * FROM sentences WHERE id IN ({marks}) ORDER BY id", wanted)
+        return [
+            StoredSentence(row[0], row[1], row[2], row[3], row[4], tuple(spans.get(row[0], ())))
+            for row in rows
+        ]
+
+    def document_sentence_ids(self, doc_id: str) -> list[int]:
+        rows = self._db().execute(
+            "SELECT id FROM sentences WHERE doc_id = ? ORDER BY position", (doc_id,)
+        )
+        return [row[0] for row in rows]
+
+    def document_chunks(self, doc_id: str) -> list[StoredChunk]:
+        rows = self._db().execute(
+            "SELECT * FROM chunks WHERE doc_id = ? ORDER BY position", (doc_id,)
+        )
+        return [StoredChunk(*row) for row in rows]
