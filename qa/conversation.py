@@ -1,10 +1,36 @@
-"""Conversations: earlier turns resolve a follow-up into a standalone question."""
+"""Conversations: earlier turns resolve a follow-up into a standalone question.
+
+A follow-up leans on the turn before it in three ways, each resolved by a rule:
+- a pronoun ("What did *she* tell CNN?"): replaced by the previous answer when that answer is a
+  name, else by the main name of the previous question;
+- a demonstrative with a noun ("Which province is *that city* in?"): replaced likewise;
+- an ellipsis ("And in Canada?", "What about Ireland?"): the previous question again, with its
+  place (or last name) swapped for the new one.
+The resolved question is returned with the answer, so a user sees what was actually answered.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
+
+from qa.places import city_countries, country_code, country_of_adjective
+from qa.questions import AnswerType, analyse_question
+from qa.terms import STOP_WORDS
+
+_PERSON_PRONOUNS = {"he", "she", "him", "her", "his", "hers"}
+_OTHER_PRONOUNS = {"it", "its", "they", "them", "their", "theirs"}
+_POSSESSIVES = {"his", "its", "their", "her"}
+_WH_WORDS = re.compile(r"\b(who|whom|whose|what|which|where|when|why|how)\b", re.IGNORECASE)
+_ELLIPSIS = re.compile(
+    r"^(?:and|but|also|so)?\s*(?:what|how)\s+about\s+(.+?)\s*\??$|^(?:and|but|also)\s+(.+?)\s*\??$",
+    re.IGNORECASE,
+)
+_NAME = re.compile(r"(?:[A-Z][\w’'.-]*)(?:\s+(?:of|de|du|la|le|and|the|for|&)?\s*[A-Z][\w’'.-]*)*")
+_DEMONSTRATIVE = re.compile(r"\b(that|this|the same|these|those)\s+(\w+)\b", re.IGNORECASE)
+_PLACE_TYPES = {AnswerType.PLACE, AnswerType.CITY, AnswerType.COUNTRY}
 
 
 class Turn(BaseModel):
@@ -17,4 +43,156 @@ class Turn(BaseModel):
 
 def resolve_question(question: str, history: Sequence[Turn] = ()) -> str:
     """The standalone form of ``question`` given the earlier turns (unchanged if it stands)."""
-    return question
+    question = " ".join(question.split())
+    if not history or not question:
+        return question
+    previous = history[-1]
+    previous_question = previous.resolved_question or previous.question
+    ellipsis = _ELLIPSIS.match(question)
+    if ellipsis and not _WH_WORDS.search(ellipsis.group(1) or ellipsis.group(2) or ""):
+        return _swap_focus(previous_question, (ellipsis.group(1) or ellipsis.group(2)).strip())
+    question = re.sub(r"^(?:and|but|also|so)\s*,?\s+", "", question, flags=re.IGNORECASE)
+    question = question[:1].upper() + question[1:]
+    return _replace_references(question, previous, previous_question)
+
+
+def _replace_references(question: str, previous: Turn, previous_question: str) -> str:
+    analysis = analyse_question(previous_question)
+    answer_name = _answer_as_name(previous)
+    subject = _main_name(previous_question)
+    place = _place_in(previous_question)
+
+    def referent(pronoun: str) -> str | None:
+        lowered = pronoun.lower()
+        if lowered == "there":
+            if answer_name and analysis.answer_type in _PLACE_TYPES:
+                return f"in {answer_name}"
+            return f"in {place}" if place else None
+        if lowered in _PERSON_PRONOUNS:
+            person_asked = analysis.answer_type in {
+                AnswerType.PERSON,
+                AnswerType.PERSON_OR_ORGANISATION,
+            }
+            if answer_name and person_asked:
+                return answer_name
+            return _person_in(previous_question) or answer_name or subject
+        return answer_name or subject
+
+    def replace(match: re.Match[str]) -> str:
+        pronoun = match.group(0)
+        rest = question[match.end() :].lstrip()
+        if pronoun.lower() == "there" and re.match(
+            r"(?i)(is|was|are|were|will|has|have|had)\b", rest
+        ):
+            return pronoun  # "there was no need": not a place
+        name = referent(pronoun)
+        if name is None:
+            return pronoun
+        next_word = rest.split(" ", 1)[0].strip("?.,!").lower() if rest else ""
+        possessive = (
+            pronoun.lower() in _POSSESSIVES
+            and next_word
+            and next_word
+            not in {
+                "to",
+                "in",
+                "about",
+                "for",
+                "that",
+                "at",
+                "on",
+                "with",
+                "from",
+                "by",
+                "of",
+                "and",
+            }
+        )
+        if possessive and not name.startswith("in "):
+            return f"{name}'s"
+        return name
+
+    pronouns = sorted(_PERSON_PRONOUNS | _OTHER_PRONOUNS | {"there"})
+    pattern = re.compile(r"\b(" + "|".join(pronouns) + r")\b", re.IGNORECASE)
+    resolved = pattern.sub(replace, question)
+    if answer_name:
+        resolved = _DEMONSTRATIVE.sub(
+            lambda m: m.group(0) if m.group(2).lower() in STOP_WORDS else answer_name,
+            resolved,
+        )
+    return resolved
+
+
+def _answer_as_name(turn: Turn) -> str | None:
+    """The previous answer(s), when short enough to stand for a name in a question."""
+    names = [
+        a.strip()
+        for a in turn.answers
+        if 0 < len(a.split()) <= 6 and a.strip()[:1].isupper() or a.strip()[:1].isdigit()
+    ]
+    if not names or len(names) != len(turn.answers):
+        return None
+    if len(names) == 1:
+        return names[0]
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _names(text: str) -> list[str]:
+    """Capitalised names in a question, the first word of the question excluded."""
+    found = []
+    for match in _NAME.finditer(text):
+        name = re.sub(r"['’]s$", "", match.group(0)).strip()
+        if match.start() == 0:
+            # "Which Fijian prime minister": drop the capitalised question word itself.
+            parts = name.split(" ", 1)
+            if len(parts) == 1:
+                continue
+            name = parts[1]
+        if name and name.lower() not in {"i"}:
+            found.append(name)
+    return found
+
+
+def _main_name(question: str) -> str | None:
+    names = _names(question)
+    return max(names, key=len) if names else None
+
+
+def _person_in(question: str) -> str | None:
+    for name in _names(question):
+        if len(name.split()) >= 2 and not country_code(name) and not city_countries(name):
+            return name
+    return None
+
+
+def _place_in(question: str) -> str | None:
+    for name in _names(question):
+        for candidate in (name, name.split()[0]):
+            if country_code(candidate) or city_countries(candidate):
+                return candidate
+    return None
+
+
+def _swap_focus(previous_question: str, new_focus: str) -> str:
+    """The previous question about ``new_focus`` instead: "And in Spain?" after "... in Italy?"."""
+    new_name = _main_name(new_focus) or new_focus
+    base = previous_question.rstrip(" ?")
+    new_is_place = bool(country_code(new_name) or city_countries(new_name))
+    for name in _names(base):
+        is_place = bool(country_code(name) or city_countries(name))
+        if new_is_place and is_place:
+            return _replace_once(base, name, new_name) + "?"
+    if new_is_place:
+        # "Which Dutch cities ...?" + "What about Ireland?": drop the adjective, add the place.
+        for word in re.findall(r"\b[A-Z][a-z]+\b", base):
+            if country_of_adjective(word) and not country_code(word):
+                trimmed = re.sub(rf"\s*\b{re.escape(word)}\b", "", base, count=1)
+                return f"{trimmed} in {new_name}?"
+    names = _names(base)
+    if names and not new_is_place:
+        return _replace_once(base, names[-1], new_name) + "?"
+    return f"{base} {new_focus}?"
+
+
+def _replace_once(text: str, old: str, new: str) -> str:
+    return re.sub(rf"\b{re.escape(old)}\b", new, text, count=1)
