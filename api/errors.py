@@ -1,0 +1,185 @@
+"""One JSON error shape for every 4xx and 5xx: ``{"error": {"code", "message", "request_id"}}``.
+
+FastAPI's own errors (validation, unknown route, wrong method), the library's errors and
+anything unexpected are all turned into it here, so a client parses one shape.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.request_ids import REQUEST_ID_HEADER, request_id_of
+from qa.answering import InvalidQuestionError
+
+logger = logging.getLogger("api.errors")
+
+# Machine-readable codes for statuses raised without a more specific one.
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "not_ready",
+}
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    request_id: str
+
+
+class ErrorResponse(BaseModel):
+    """The body of every error response."""
+
+    error: ErrorDetail
+
+
+class ApiError(Exception):
+    """An error the API means to return, with its status, code and a message for people."""
+
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+
+def error_response(
+    status: int,
+    message: str,
+    request_id: str,
+    code: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = ErrorResponse(
+        error=ErrorDetail(
+            code=code or _CODES.get(status, HTTPStatus(status).phrase.lower().replace(" ", "_")),
+            message=message,
+            request_id=request_id,
+        )
+    )
+    return JSONResponse(
+        body.model_dump(),
+        status_code=status,
+        headers={**(headers or {}), REQUEST_ID_HEADER: request_id},
+    )
+
+
+async def _api_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, ApiError)
+    return error_response(
+        error.status, error.message, request_id_of(request.scope), error.code, error.headers
+    )
+
+
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, HTTPException)
+    if error.status_code == 404 and error.detail == HTTPStatus.NOT_FOUND.phrase:
+        message = f"no such endpoint: {request.url.path} (the endpoints are listed at /docs)"
+    elif error.status_code == 405:
+        message = f"{request.method} is not allowed on {request.url.path}"
+    else:
+        message = str(error.detail)
+    return error_response(
+        error.status_code, message, request_id_of(request.scope), headers=error.headers
+    )
+
+
+def _field_name(location: tuple[int | str, ...]) -> str:
+    """``("body", "top_k")`` -> ``top_k``; the body itself -> ``body``."""
+    parts = [str(part) for part in location[1:]] if location[:1] == ("body",) else location
+    return ".".join(str(part) for part in parts) or "body"
+
+
+async def _validation_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    problems = []
+    for item in error.errors():
+        location = tuple(item.get("loc", ()))
+        if item.get("type") == "json_invalid":
+            problems.append(f"the body is not valid JSON ({item.get('ctx', {}).get('error')})")
+        elif location == ("body",):
+            problems.append(
+                "the body must be a JSON object sent as `Content-Type: application/json`"
+            )
+        else:
+            problems.append(f"{_field_name(location)}: {item.get('msg')}")
+    return error_response(422, "; ".join(problems), request_id_of(request.scope))
+
+
+async def _invalid_question(request: Request, error: Exception) -> JSONResponse:
+    return error_response(422, str(error), request_id_of(request.scope), "invalid_question")
+
+
+async def _unhandled(request: Request, error: Exception) -> JSONResponse:
+    """Last resort, reached only if something outside ``UnhandledErrorMiddleware`` fails."""
+    request_id = request_id_of(request.scope)
+    logger.error("unhandled error [request_id=%s]", request_id, exc_info=error)
+    return error_response(500, _INTERNAL_MESSAGE.format(request_id), request_id)
+
+
+_INTERNAL_MESSAGE = "internal error: it has been logged with request id {}"
+
+
+class UnhandledErrorMiddleware:
+    """Turns an unexpected exception into a logged 500 in the error shape, never a traceback.
+
+    Caught here (inside the request-id middleware) rather than by Starlette's outermost error
+    middleware, so the response carries the request id and the traceback is logged once.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_tracking(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracking)
+        except Exception:
+            request_id = request_id_of(scope)
+            logger.exception(
+                "unhandled error on %s %s [request_id=%s]",
+                scope.get("method"),
+                scope.get("path"),
+                request_id,
+            )
+            if started:  # too late for a clean error: let the server drop the connection
+                raise
+            response = error_response(500, _INTERNAL_MESSAGE.format(request_id), request_id)
+            await response(scope, receive, send)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(InvalidQuestionError, _invalid_question)
+    app.add_exception_handler(Exception, _unhandled)

@@ -1,0 +1,74 @@
+"""The HTTP app: wiring only. ``qa serve`` runs ``uvicorn api.main:create_app --factory``."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from api import routes_ask
+from api.auth import ApiKeyMiddleware
+from api.errors import UnhandledErrorMiddleware, install_error_handlers
+from api.limits import BodySizeLimitMiddleware, RateLimitMiddleware, TokenBucketLimiter
+from api.live_answerer import LiveAnswerer
+from api.request_ids import REQUEST_ID_HEADER, RequestIdMiddleware
+from qa import __version__
+from qa.answering import Answerer
+from qa.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None, answerer: Answerer | None = None) -> FastAPI:
+    """The app over ``answerer``, or over an ``Answerer`` built from ``settings`` at startup."""
+    settings = settings or (answerer.settings if answerer else get_settings())
+    live = LiveAnswerer(lambda: Answerer(settings), settings.index_dir, answerer)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        live.start()  # loads the model and index once, before the first request
+        yield
+
+    app = FastAPI(
+        title="qa",
+        version=__version__,
+        description="Cited, extractive answers from a folder of documents.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.live_answerer = live
+    app.include_router(routes_ask.router)
+    install_error_handlers(app)
+
+    # Each add_middleware wraps the app so far: the last added runs first on a request.
+    if settings.api_key is not None:
+        app.add_middleware(ApiKeyMiddleware, api_key=settings.api_key)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.rate_limit_per_minute > 0:  # counts every request, refused ones too
+        limiter = TokenBucketLimiter(settings.rate_limit_per_minute)
+        app.add_middleware(RateLimitMiddleware, limiter=limiter, api_key=settings.api_key)
+    app.add_middleware(UnhandledErrorMiddleware)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type", REQUEST_ID_HEADER],
+            expose_headers=[REQUEST_ID_HEADER, "Retry-After"],
+        )
+    app.add_middleware(RequestIdMiddleware)
+    _log_to_stderr_unless_configured()
+    return app
+
+
+def _log_to_stderr_unless_configured() -> None:
+    """Uvicorn configures only its own loggers: give ours a handler unless someone else has."""
+    logger = logging.getLogger("api")
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.INFO)
+    if not logger.hasHandlers():
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s %(message)s"))
+        logger.addHandler(handler)

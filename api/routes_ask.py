@@ -1,0 +1,111 @@
+"""The question-answering endpoints: ``/ask``, ``/documents``, ``/health`` and ``/ready``.
+
+The request and answer types are the library's own (``AskRequest``, ``AskResponse``,
+``DocumentView``): the API schema is the library's type.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel
+
+from api.errors import ApiError, ErrorResponse
+from api.live_answerer import current_answerer
+from qa.answering import Answerer, AskRequest, AskResponse, DocumentView
+
+router = APIRouter()
+
+LiveAnswererDep = Annotated[Answerer, Depends(current_answerer)]
+
+_ERRORS: dict[int | str, dict[str, object]] = {
+    status: {"model": ErrorResponse} for status in (401, 413, 422, 429, 503)
+}
+
+
+class DocumentSummary(BaseModel):
+    doc_id: str
+    title: str
+
+
+class DocumentList(BaseModel):
+    documents: list[DocumentSummary]
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class ReadyResponse(BaseModel):
+    status: Literal["ready"] = "ready"
+    build_id: str
+    documents: int
+    chunks: int
+
+
+@router.post("/ask", response_model=AskResponse, responses=_ERRORS, tags=["answers"])
+def ask(request: AskRequest, answerer: LiveAnswererDep) -> AskResponse:
+    """Answer a question with verbatim spans from the documents, each with its citations.
+
+    ``top_k`` above the server's ``max_top_k`` is lowered to it, as the library does; an
+    empty question, or one over ``max_question_chars``, is a 422.
+    """
+    # A plain ``def``: answering is CPU-bound, so FastAPI runs it in its threadpool.
+    _require_unicode_text(request.question)
+    return answerer.ask(request.question, request.top_k)
+
+
+def _require_unicode_text(question: str) -> None:
+    """JSON may escape lone surrogates ("\\ud800"); they are not text and cannot be answered
+    or echoed back as JSON, so they are refused here rather than failing as a 500."""
+    try:
+        question.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ApiError(
+            422,
+            "invalid_question",
+            f"the question is not valid Unicode text (a lone surrogate at {error.start})",
+        ) from None
+
+
+@router.get("/documents", response_model=DocumentList, responses=_ERRORS, tags=["documents"])
+def list_documents(answerer: LiveAnswererDep) -> DocumentList:
+    """Every indexed document's id and title."""
+    return DocumentList(
+        documents=[DocumentSummary(doc_id=d.doc_id, title=d.title) for d in answerer.documents()]
+    )
+
+
+@router.get(
+    "/documents/{doc_id}",
+    response_model=DocumentView,
+    responses={404: {"model": ErrorResponse}, **_ERRORS},
+    tags=["documents"],
+)
+def get_document(doc_id: str, answerer: LiveAnswererDep) -> DocumentView:
+    """A document's cleaned text, the text that citation offsets point into."""
+    document = answerer.document(doc_id)
+    if document is None:
+        raise ApiError(404, "document_not_found", f"no document with id {doc_id!r}")
+    return document
+
+
+@router.get("/health", response_model=HealthResponse, tags=["service"])
+async def health() -> HealthResponse:
+    """The process is up (it may still be waiting for an index: see ``/ready``)."""
+    return HealthResponse()
+
+
+@router.get(
+    "/ready",
+    response_model=ReadyResponse,
+    responses={503: {"model": ErrorResponse}},
+    tags=["service"],
+)
+def ready(answerer: LiveAnswererDep) -> ReadyResponse:
+    """An index is loaded and questions can be answered."""
+    manifest = answerer.manifest
+    return ReadyResponse(
+        build_id=manifest.build_id, documents=len(manifest.documents), chunks=manifest.chunk_count
+    )
