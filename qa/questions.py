@@ -9,8 +9,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
+from typing import Any
 
 from qa.places import country_code, country_names, country_of_adjective
+from qa.sentences import SPACY_PIPELINE
 from qa.terms import STOP_WORDS, stem, words
 
 
@@ -24,6 +27,7 @@ class AnswerType(StrEnum):
     NUMBER = "number"
     DATE = "date"
     TITLE = "title"
+    ENTITY = "entity"  # "which app": a name, of a kind the tagger has no label for
     PHRASE = "phrase"
 
 
@@ -79,12 +83,11 @@ _PLURAL_HEADS = frozenset(
 )
 
 _WH = re.compile(
-    r"\b(how many|how much|how long|how old|what year|which year|who|whom|whose|where|when|why"
-    r"|how|which|what)\b",
+    r"\b(how many|how much|how long|how old|how early|how soon|since when|what year|which year"
+    r"|who|whom|whose|where|when|why|how|which|what)\b",
     re.IGNORECASE,
 )
 _LIST_CUES = re.compile(r"\b(list|name all|name the|all the|every|each of)\b", re.IGNORECASE)
-_NAME_OF = re.compile(r"\b(?:name|title)\s+of\s+((?:[\w’'-]+\s*){1,4})", re.IGNORECASE)
 _CALLED = re.compile(r"\b(?:called|titled|named)\s*\??$", re.IGNORECASE)
 
 
@@ -101,6 +104,8 @@ class QuestionAnalysis:
     # ("spanish" is also met by "spain").
     focus_terms: tuple[frozenset[str], ...]
     country_filter: str | None  # ISO code when the question narrows places to one country
+    options: tuple[str, ...] = ()  # "which of A, B and C": the answer is one of these
+    expected_count: int | None = None  # "which *four* jurisdictions"
 
 
 def analyse_question(question: str) -> QuestionAnalysis:
@@ -108,64 +113,196 @@ def analyse_question(question: str) -> QuestionAnalysis:
     lowered = text.lower()
     match = _WH.search(lowered)
     wh = match.group(1) if match else ""
-    after = lowered[match.end() :] if match else lowered
-    head = _head_noun(wh, after, lowered)
+    tagged = _tagged(text)
+    head_token = _head_noun(wh, tagged, match.end() if match else 0)
+    head = head_token.text.lower() if head_token else None
     answer_type = _answer_type(wh, head, lowered)
-    is_list = bool(head in _PLURAL_HEADS or _LIST_CUES.search(lowered)) and answer_type not in {
-        AnswerType.NUMBER,
-        AnswerType.PHRASE,
-    }
+    options = _options(text)
+    plural = head_token is not None and (head_token.tag in {"NNS", "NNPS"} or head in _PLURAL_HEADS)
+    is_list = bool(
+        (plural or _LIST_CUES.search(lowered))
+        and answer_type not in {AnswerType.NUMBER, AnswerType.PHRASE, AnswerType.DATE}
+        and not options
+    )
     return QuestionAnalysis(
         text=text,
         wh=wh,
         answer_type=answer_type,
         is_list=is_list,
         head=head,
-        focus_terms=tuple(_focus_terms(text, wh, head)),
+        focus_terms=tuple(_focus_terms(text, wh, head, options)),
         country_filter=_country_filter(text, answer_type, head),
+        options=options,
+        expected_count=_count_before(tagged, head_token) if is_list else None,
     )
 
 
-def _head_noun(wh: str, after: str, lowered: str) -> str | None:
-    """The noun naming the kind of answer: "which *newspaper*", "name of the *report*"."""
-    named = _NAME_OF.search(lowered)
-    if named:
-        for word in words(named.group(1)):
-            if word in _HEAD_TYPES:
-                return word
-    if wh in {"which", "what", "whose"}:
-        # The first known kind-noun among the next few words ("which Spanish *cities*").
-        for word in words(after)[:4]:
-            if word in _HEAD_TYPES:
-                return word
-            if word in STOP_WORDS - {"which"} and word not in {"the", "a", "an"}:
-                break
+_NUMBER_WORDS = {
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "both": 2,
+}
+
+
+def _count_before(tokens: list[_Token], head: _Token | None) -> int | None:
+    """ "Which *four* jurisdictions": how many items the question expects, if it says."""
+    if head is None:
+        return None
+    before = [t for t in tokens if t.start < head.start][-3:]
+    for token in reversed(before):
+        word = token.text.lower()
+        if word in _NUMBER_WORDS:
+            return _NUMBER_WORDS[word]
+        if word.isdigit() and 1 < int(word) < 50:
+            return int(word)
+    return None
+
+
+@lru_cache(maxsize=1)
+def _tagger() -> Any:
+    """spaCy's tagger alone: a question's parts of speech in about two milliseconds."""
+    import spacy
+
+    return spacy.load(SPACY_PIPELINE, exclude=["parser", "ner", "lemmatizer"])
+
+
+@dataclass(frozen=True)
+class _Token:
+    text: str
+    start: int
+    pos: str
+    tag: str
+
+
+def _tagged(text: str) -> list[_Token]:
+    return [_Token(t.text, t.idx, t.pos_, t.tag_) for t in _tagger()(text)]
+
+
+_COUNT_NOUNS = frozenset(
+    {
+        "number",
+        "percentage",
+        "share",
+        "proportion",
+        "amount",
+        "rate",
+        "total",
+        "population",
+        "figure",
+        "count",
+        "sum",
+        "cost",
+        "price",
+        "age",
+    }
+)
+_NOUNISH = {"NOUN", "PROPN", "ADJ", "NUM"}
+_LOOK_THROUGH = {"kind", "type", "sort", "form", "name", "names", "title", "number"}
+
+
+def _head_noun(wh: str, tokens: list[_Token], after: int) -> _Token | None:
+    """The noun naming the kind of answer: "which *newspaper*", "what kind of *crime*",
+    "which countries' officers" (a possessive names what is asked)."""
+    if wh not in {"which", "what", "whose", "how many", "how much", "who", "whom"}:
+        return None
+    rest = [t for t in tokens if t.start >= after]
     if wh in {"who", "whom"}:
         # "Who is the campaign *director*": a person- or organisation-noun sharpens "who".
-        for word in words(after)[:5]:
-            if _HEAD_TYPES.get(word) in {AnswerType.PERSON, AnswerType.ORGANISATION}:
-                return word
+        for token in rest[:6]:
+            if _HEAD_TYPES.get(token.text.lower()) in {AnswerType.PERSON, AnswerType.ORGANISATION}:
+                return token
         return None
-    for word in words(lowered)[:3]:
-        if word in {"name", "list"}:
-            rest = words(lowered)[1:5]
-            for noun in rest:
-                if noun in _HEAD_TYPES:
-                    return noun
-    return None
+    if wh == "whose":
+        return None  # "whose reporting": the owner is asked for, not the reporting
+    head: _Token | None = None
+    index = 0
+    if (
+        wh in {"what", "which"}
+        and len(rest) > 2
+        and rest[0].pos == "AUX"
+        and rest[1].pos == "DET"
+        and _noun_run_ends_in_of(rest[2:])
+    ):
+        index = 2  # "what is the *name* of ...", "what is the *capital* of ..."
+    while index < len(rest):
+        token = rest[index]
+        following = rest[index + 1] if index + 1 < len(rest) else None
+        if (
+            token.pos in _NOUNISH
+            or token.tag == "HYPH"
+            or (token.tag in {"VBN", "VBG"} and following is not None and following.pos in _NOUNISH)
+        ):
+            if token.pos in {"NOUN", "PROPN"}:
+                head = token
+            if following is not None and following.tag == "POS" and token.pos == "NOUN":
+                return head  # "which countries' officers": the possessor is asked for
+            word = head.text.lower() if head else ""
+            if word in _LOOK_THROUGH and following is not None and following.text.lower() == "of":
+                if word in {"title", "name", "names"} and _title_asked(rest[index + 2 :]):
+                    return _Token("title", token.start, "NOUN", "NN")
+                index += 2  # "what kind of *crime*": look through to the real noun
+                while index < len(rest) and rest[index].pos == "DET":
+                    index += 1
+                head = None
+                continue
+            index += 1
+            continue
+        break
+    return head
+
+
+def _noun_run_ends_in_of(tokens: list[_Token]) -> bool:
+    for token in tokens:
+        if token.pos in _NOUNISH:
+            continue
+        return token.text.lower() == "of"
+    return False
+
+
+def _title_asked(rest: list[_Token]) -> bool:
+    """ "the name of *the report*" asks for a title; "the name of the NGO" for an organisation."""
+    for token in rest[:5]:
+        kind = _HEAD_TYPES.get(token.text.lower())
+        if kind is not None:
+            return kind is AnswerType.TITLE
+    return True
+
+
+_OPTIONS = re.compile(
+    r"\bwhich\s+of\s+(.+?)\s+(?:is|was|are|were|runs?|has|had|did|does|do)\b", re.IGNORECASE
+)
+
+
+def _options(text: str) -> tuple[str, ...]:
+    """ "Which of Nantong, Wenzhou and Fuzhou runs ...?": the answer is one of these."""
+    match = _OPTIONS.search(text)
+    if not match:
+        return ()
+    parts = re.split(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+", match.group(1))
+    names = tuple(p.strip() for p in parts if p.strip() and p.strip()[0].isupper())
+    return names if len(names) >= 2 else ()
 
 
 def _answer_type(wh: str, head: str | None, lowered: str) -> AnswerType:
     if wh in {"how many", "how much", "how long", "how old"}:
         return AnswerType.DATE if wh == "how long" and "ago" in lowered else AnswerType.NUMBER
-    if wh in {"what year", "which year", "when"}:
+    if wh in {"what year", "which year", "when", "how early", "how soon", "since when"}:
         return AnswerType.DATE
     if head is not None:
-        return _HEAD_TYPES[head]
-    if wh in {"who", "whom"}:
+        if head in _HEAD_TYPES:
+            return _HEAD_TYPES[head]
+        if head in _COUNT_NOUNS:
+            return AnswerType.NUMBER
+        return AnswerType.ENTITY
+    if wh in {"who", "whom", "whose"}:
         return AnswerType.PERSON_OR_ORGANISATION
-    if wh == "whose":
-        return AnswerType.PERSON
     if wh == "where":
         return AnswerType.PLACE
     if wh in {"what", "which"} and _CALLED.search(lowered):
@@ -175,11 +312,16 @@ def _answer_type(wh: str, head: str | None, lowered: str) -> AnswerType:
     return AnswerType.PHRASE
 
 
-def _focus_terms(text: str, wh: str, head: str | None) -> list[frozenset[str]]:
-    """Content words of the question, minus the wh-word and the kind-noun, stemmed, in order."""
-    skip = set(wh.split()) | {"name", "list", "many", "much"}
-    if head:
-        skip.add(head)
+def _focus_terms(
+    text: str, wh: str, head: str | None, options: tuple[str, ...]
+) -> list[frozenset[str]]:
+    """Content words of the question, minus the wh-word, the kind-noun and any answer options,
+    stemmed, in order."""
+    skip = set(wh.split()) | {"name", "names", "list", "many", "much", "kind", "type", "sort"}
+    if head and not wh.startswith("how"):
+        skip.add(head)  # "how many *stations*": the counted noun must stand by the number
+    for option in options:
+        skip.update(words(option))
     seen: list[frozenset[str]] = []
     for word in words(text):
         if word in STOP_WORDS or word in skip:

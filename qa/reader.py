@@ -93,8 +93,35 @@ _LABELS: dict[AnswerType, frozenset[str]] = {
     AnswerType.CITY: frozenset({"GPE", "LOC", "FAC", "ORG", "PERSON", "NP"}),
     AnswerType.NUMBER: frozenset({"CARDINAL", "QUANTITY", "PERCENT", "MONEY"}),
     AnswerType.DATE: frozenset({"DATE", "TIME"}),
-    AnswerType.TITLE: frozenset({"WORK_OF_ART", "LAW", "QUOTE", "EVENT", "PRODUCT"}),
+    AnswerType.TITLE: frozenset({"WORK_OF_ART", "LAW", "QUOTE", "EVENT", "PRODUCT", "NAMED"}),
 }
+_SUBNATIONAL = frozenset(
+    {
+        "province",
+        "provinces",
+        "region",
+        "regions",
+        "county",
+        "counties",
+        "district",
+        "state",
+        "states",
+        "territory",
+        "area",
+        "city",
+        "cities",
+        "town",
+        "towns",
+    }
+)
+# Kinds of answer that a common-noun phrase can name ("the Homeland Security Committee").
+_NAMED_BY_PHRASE = frozenset(
+    {AnswerType.ORGANISATION, AnswerType.PLACE, AnswerType.TITLE, AnswerType.ENTITY}
+)
+# For "which app": any name the tagger found, of whatever label.
+_ANY_NAME = frozenset(
+    {"PERSON", "ORG", "GPE", "LOC", "FAC", "PRODUCT", "WORK_OF_ART", "EVENT", "LAW", "NAMED"}
+)
 
 # Words that start the clause a "why/how/what did" question wants, kept in the answer.
 _CLAUSE_LEADS = frozenset(
@@ -151,7 +178,7 @@ class Reader:
         sentences = self._scored_sentences(question, query_vector, passages)
         if not sentences:
             return []
-        if question.answer_type is AnswerType.PHRASE:
+        if question.answer_type is AnswerType.PHRASE and not question.options:
             candidates = self._clause_candidates(question, sentences)
         else:
             candidates = self._span_candidates(question, sentences)
@@ -202,8 +229,9 @@ class Reader:
         self, question: QuestionAnalysis, sentences: list[_ScoredSentence]
     ) -> dict[str, _Candidate]:
         limit = 40 if question.is_list else 12
-        question_stems = {t for term in question.focus_terms for t in term}
         head_stem = stem(question.head) if question.head else None
+        question_stems = {t for term in question.focus_terms for t in term} | {head_stem}
+        weights = {t: self._idf(t) for t in question.focus_terms}
         candidates: dict[str, _Candidate] = {}
         for scored in sentences[:limit]:
             body_start = scored.sentence.start
@@ -212,17 +240,20 @@ class Reader:
                 (m.start() + body_start, m.end() + body_start, m.group())
                 for m in _TOKEN.finditer(body)
             ]
-            for span in _typed_spans(scored.sentence.spans, scored.text, question):
+            closeness = _closeness_map(tokens, question.focus_terms, weights)
+            for span in _candidate_spans(scored, question, head_stem):
                 answer = scored.text[span.start : span.end]
                 answer_stems = set(terms(answer))
-                if not answer_stems or answer_stems <= question_stems:
+                if not question.options and (not answer_stems or answer_stems <= question_stems):
                     continue  # only repeats the question
                 key = _answer_key(answer, question.answer_type)
                 if key is None:
                     continue
-                proximity = _proximity(tokens, span, scored.matched_positions)
-                apposition = _next_to_head(tokens, span, head_stem)
-                score = scored.relevance * (0.75 + 0.25 * proximity) + 0.2 * apposition
+                proximity = _proximity(tokens, span, closeness)
+                apposition = (
+                    1.0 if span.label == "HEADED" else _next_to_head(tokens, span, head_stem)
+                )
+                score = scored.relevance * (0.7 + 0.3 * proximity) + 0.15 * apposition
                 score += _label_preference(span.label, question.answer_type)
                 candidate = candidates.setdefault(key, _Candidate(key, 0.0, 0.0))
                 candidate.occurrences.append((score, scored, span.start, span.end))
@@ -263,8 +294,11 @@ class Reader:
             return []
         if not question.is_list:
             return [self._answer(best)]
-        cutoff = max(0.6 * best.score, _score_for_confidence(self._min_score))
-        chosen = [c for c in ranked if c.score >= cutoff and c.coverage >= 0.5]
+        if question.expected_count:
+            chosen = ranked[: question.expected_count]
+            return [self._answer(c) for c in chosen]
+        cutoff = max(0.75 * best.score, _score_for_confidence(self._min_score))
+        chosen = [c for c in ranked if c.score >= cutoff]
         return [self._answer(c) for c in chosen[: self._max_list_items]]
 
     def _answer(self, candidate: _Candidate) -> Answer:
@@ -319,28 +353,176 @@ def _matching_positions(body: str, focus_terms: Iterable[frozenset[str]]) -> lis
     ]
 
 
-def _typed_spans(spans: Iterable[Span], text: str, question: QuestionAnalysis) -> Iterable[Span]:
+def _closeness_map(
+    tokens: list[tuple[int, int, str]],
+    focus_terms: Sequence[frozenset[str]],
+    weights: dict[frozenset[str], float],
+) -> list[tuple[list[int], float]]:
+    """For each question term found in the sentence: where it stands and how much it weighs."""
+    stems = [stem(t[2].lower().rstrip(".")) for t in tokens]
+    found = []
+    for term in focus_terms:
+        positions = [i for i, s in enumerate(stems) if s in term]
+        if positions:
+            found.append((positions, weights.get(term, 1.0)))
+    return found
+
+
+_DETERMINERS = (
+    "the ",
+    "a ",
+    "an ",
+    "its ",
+    "their ",
+    "his ",
+    "her ",
+    "this ",
+    "that ",
+    "these ",
+    "those ",
+    "of ",
+    "in ",
+    "on ",
+    "at ",
+    "with ",
+    "from ",
+    "for ",
+    "by ",
+)
+
+
+def _candidate_spans(
+    scored: _ScoredSentence, question: QuestionAnalysis, head_stem: str | None
+) -> Iterable[Span]:
+    """Spans of the sentence that could answer the question, list items split apart."""
+    text = scored.text
+    sentence = scored.sentence
+    if question.options:
+        body = text[sentence.start : sentence.end]
+        for option in question.options:
+            for match in re.finditer(rf"\b{re.escape(option)}\b", body):
+                yield Span(sentence.start + match.start(), sentence.start + match.end(), "OPTION")
+        return
+    for span in _typed_spans(sentence.spans, text, question, head_stem):
+        if question.answer_type is not AnswerType.NUMBER:
+            span = _trimmed_span(text, span)
+        if span.end <= span.start:
+            continue
+        if question.is_list and span.label != "QUOTE":
+            yield from _list_parts(text, span, question, head_stem)
+        else:
+            yield span
+
+
+def _trimmed_span(text: str, span: Span) -> Span:
+    """Leading determiners/prepositions and trailing punctuation out of a span."""
+    start, end = span.start, span.end
+    changed = True
+    while changed:
+        changed = False
+        lowered = text[start:end].lower()
+        for word in _DETERMINERS:
+            if lowered.startswith(word) and end - start > len(word):
+                start += len(word)
+                changed = True
+                break
+    while end > start and text[end - 1] in ".,;:!?\"”’' ":
+        end -= 1
+    return Span(start, end, span.label)
+
+
+def _list_parts(
+    text: str, span: Span, question: QuestionAnalysis, head_stem: str | None
+) -> Iterable[Span]:
+    """ "Nantong, Wenzhou, Qingtian and Fuzhou" as four items when a list is asked for."""
+    piece = text[span.start : span.end]
+    if "," not in piece and " and " not in piece:
+        yield span
+        return
+    pieces: list[tuple[int, int]] = []
+    for part in re.finditer(r"[^,]+", piece):
+        offset = span.start + part.start()
+        for sub in re.finditer(r"(?:(?!\s(?:and|or)\s).)+", part.group()):
+            pieces.append((offset + sub.start(), offset + sub.end()))
+    for start, end in pieces:
+        item = _trimmed_span(text, Span(start, end, span.label))
+        name = text[item.start : item.end].strip()
+        if not name:
+            continue
+        inner_start = item.start + (
+            len(text[item.start : item.end]) - len(text[item.start : item.end].lstrip())
+        )
+        inner = Span(inner_start, inner_start + len(name), span.label)
+        if any(True for _ in _typed_spans([inner], text, question, head_stem)):
+            yield inner
+
+
+def _typed_spans(
+    spans: Iterable[Span], text: str, question: QuestionAnalysis, head_stem: str | None
+) -> Iterable[Span]:
     wanted = question.answer_type
-    labels = _LABELS[wanted]
+    labels = _LABELS.get(wanted, _ANY_NAME)
     for span in spans:
+        name = text[span.start : span.end]
+        if span.label == "NP" and wanted in _NAMED_BY_PHRASE:
+            headed = _headed_phrase(text, span, head_stem)
+            if (
+                headed is not None
+                and question.is_list
+                and not re.search(r"[A-Z]", text[headed.start : headed.end])
+            ):
+                headed = None  # a list wants names, not "four different jurisdictions"
+            if headed is not None:
+                yield headed
+                continue
         if span.label not in labels:
             continue
-        name = text[span.start : span.end]
+        if span.label == "NP" and wanted not in {AnswerType.COUNTRY, AnswerType.CITY}:
+            continue
         if wanted is AnswerType.COUNTRY and not country_code(name):
             continue
         if wanted is AnswerType.CITY:
             countries = city_countries(name)
-            if not countries and (span.label != "GPE" or country_code(name)):
+            if question.country_filter and question.country_filter not in countries:
                 continue
-            if question.country_filter and countries and question.country_filter not in countries:
+            if not countries and (span.label != "GPE" or country_code(name) or name.isupper()):
                 continue
+        if wanted is AnswerType.PLACE and question.head in _SUBNATIONAL and country_code(name):
+            continue  # "which province": a country is not one
         if wanted is AnswerType.PLACE and question.country_filter:
             countries = city_countries(name)
             if countries and question.country_filter not in countries:
                 continue
-        if wanted is AnswerType.TITLE and span.label == "QUOTE" and not _looks_like_title(name):
+        if span.label == "QUOTE" and not _looks_like_title(name):
             continue
         yield span
+
+
+def _headed_phrase(text: str, span: Span, head_stem: str | None) -> Span | None:
+    """A noun phrase ending in the question's kind-noun, when it says more than the noun:
+    "Jiangsu province" for "which province", "Le Journal de Montreal" (newspaper) for "which
+    newspaper", "transnational crime" for "what kind of crime"."""
+    if not head_stem:
+        return None
+    start, end = span.start, span.end
+    phrase = text[start:end]
+    found = words(phrase)
+    if len(found) < 2 or stem(found[-1]) != head_stem:
+        return None
+    if all(w in STOP_WORDS for w in found[:-1]):
+        return None
+    possessive = max(phrase.rfind("'s "), phrase.rfind("’s "))
+    if possessive >= 0:  # "China's southeastern Jiangsu province": the possessor is not it
+        start += possessive + 3
+        phrase = text[start:end]
+    capital = re.search(r"\b[A-Z]", phrase)
+    if capital:
+        start += capital.start()  # "southeastern Jiangsu province" -> "Jiangsu province"
+        phrase = text[start:end]
+        last = re.search(r"\s+(\w+)$", phrase)
+        if last and last.group(1)[0].islower():
+            end -= len(last.group(0))  # a lowercase kind-noun after a name is not part of it
+    return Span(start, end, "HEADED") if end > start else None
 
 
 def _looks_like_title(text: str) -> bool:
@@ -360,14 +542,21 @@ def _answer_key(answer: str, answer_type: AnswerType) -> str | None:
     return key or None
 
 
-def _proximity(tokens: list[tuple[int, int, str]], span: Span, matched: list[int]) -> float:
-    if not matched:
+def _proximity(
+    tokens: list[tuple[int, int, str]], span: Span, closeness: list[tuple[list[int], float]]
+) -> float:
+    """How close the span stands to the question's words, rare words counting for more."""
+    if not closeness:
         return 0.3
     inside = [i for i, (s, e, _) in enumerate(tokens) if s < span.end and e > span.start]
     if not inside:
         return 0.3
-    distance = min(abs(i - j) for i in inside for j in matched)
-    return 1.0 / (1.0 + distance / 4.0)
+    total = sum(weight for _, weight in closeness) or 1.0
+    near = 0.0
+    for positions, weight in closeness:
+        distance = min(abs(i - j) for i in inside for j in positions)
+        near += weight / (1.0 + distance / 3.0)
+    return near / total
 
 
 def _next_to_head(tokens: list[tuple[int, int, str]], span: Span, head_stem: str | None) -> float:
@@ -377,8 +566,8 @@ def _next_to_head(tokens: list[tuple[int, int, str]], span: Span, head_stem: str
     inside = [i for i, (s, e, _) in enumerate(tokens) if s < span.end and e > span.start]
     if not inside:
         return 0.0
-    near = list(range(max(0, inside[0] - 3), inside[0])) + list(
-        range(inside[-1] + 1, min(len(tokens), inside[-1] + 4))
+    near = list(range(max(0, inside[0] - 2), inside[0])) + list(
+        range(inside[-1] + 1, min(len(tokens), inside[-1] + 3))
     )
     return 1.0 if any(stem(tokens[i][2].lower().rstrip(".")) == head_stem for i in near) else 0.0
 
@@ -415,7 +604,11 @@ def _clause_after_question_words(scored: _ScoredSentence) -> tuple[int, int] | N
 def _clause_span(body: str, offset: int, clause_start: int) -> tuple[int, int]:
     """From ``clause_start`` to the end of the clause: a full stop, semicolon or dash."""
     rest = body[clause_start:]
-    stop = re.search(r"[.;:!?]\s|[.;:!?]$|\s[–—―]\s|,\s(?:and\s)?(?:which|who|but|while)\b", rest)
+    stop = re.search(
+        r"[.;:!?]\s|[.;:!?]$|\s[–—―]\s|,\s(?:and\s)?(?:which|who|but|while)\b|,\s(?:and|but)\s"
+        r"|,\s(?:according to|said|says|reported|the report said)\b",
+        rest,
+    )
     end = clause_start + (stop.start() if stop else len(rest))
     piece = body[clause_start:end].rstrip(' ,;:"”’')
     return offset + clause_start, offset + clause_start + len(piece)

@@ -42,6 +42,24 @@ ENTITY_LABELS = frozenset(
 _QUOTED = re.compile(r"“([^”“]{3,160})”|\"([^\"]{3,160})\"|‘([^‘’]{3,160})’")
 
 
+# A capitalised name after "titled", "called", "dubbed" ...: the name of a report, programme, law.
+_NAME_RUN = r"((?:[A-Z0-9][\w’'-]*)(?:[ :]+(?:(?:of|and|the|for|on|in|to|&)\s+)*[A-Z0-9][\w’'-]*)*)"
+_NAMED_AFTER_CUE = re.compile(
+    r"\b(?:titled|entitled|called|named|dubbed|known as|nicknamed)\s+(?:the\s+)?[“\"‘]?" + _NAME_RUN
+)
+# "... the September report, 110 Overseas, said": a name set off by commas after its kind-noun.
+_NAMED_APPOSITION = re.compile(
+    r"\b(?:report|study|book|paper|law|act|bill|treaty|convention|programme|program|initiative"
+    r"|operation|campaign|plan|policy|strategy|project|release|article|newspaper|magazine)s?,\s+"
+    + _NAME_RUN
+    + r"\s*,"
+)
+
+
+def _trailing_punctuation(text: str) -> int:
+    return len(text) - len(text.rstrip(".,;:!?"))
+
+
 @dataclass(frozen=True)
 class Span:
     """A typed stretch of text: offsets are into the cleaned document text."""
@@ -122,9 +140,18 @@ def _sentences_of(doc: Any) -> list[Sentence]:
                 if start <= chunk.start_char and chunk.end_char <= end
             ]
             spans += [
-                Span(m.start(m.lastindex), m.end(m.lastindex), "QUOTE")
+                Span(
+                    m.start(m.lastindex),
+                    m.end(m.lastindex) - _trailing_punctuation(m.group(m.lastindex)),
+                    "QUOTE",
+                )
                 for m in _QUOTED.finditer(text, start, end)
                 if m.lastindex and 1 <= len(m.group(m.lastindex).split()) <= 12
+            ]
+            spans += [
+                Span(m.start(1), m.end(1), "NAMED")
+                for pattern in (_NAMED_AFTER_CUE, _NAMED_APPOSITION)
+                for m in pattern.finditer(text, start, end)
             ]
             sentences.append(Sentence(start, end, tuple(_trimmed(text, spans))))
     return sentences
