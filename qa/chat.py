@@ -1,0 +1,85 @@
+"""The chat core: one conversation turn, answered with the earlier turns of its session.
+
+Every chat surface (`POST /chat`, the OpenAI-compatible endpoint, the chat page, Slack) is a thin
+adapter over ``ChatService``, so there is one answering path for all of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pydantic import Field
+
+from qa.answering import Answerer, AskResponse
+from qa.conversation import Turn
+from qa.sessions import SessionNotFoundError, SessionStore, StoredTurn, now_iso
+
+# Follow-ups lean on the last few turns; older ones only add noise to resolution.
+HISTORY_TURNS = 6
+
+
+class ChatResponse(AskResponse):
+    """An answer in a session: what `/ask` returns, plus the session it belongs to."""
+
+    session_id: str = Field(description="Send it back to continue the conversation")
+
+
+class ChatService:
+    """Answers a message within a session and records the turn before returning."""
+
+    def __init__(self, answerer: Answerer, store: SessionStore) -> None:
+        self.answerer = answerer
+        self.store = store
+
+    def reply(self, message: str, session_id: str | None = None, top_k: int = 5) -> ChatResponse:
+        """Answer ``message``; a new session is made when ``session_id`` is None.
+
+        Raises ``SessionNotFoundError`` for an unknown id, ``InvalidQuestionError`` for an
+        empty or oversized message.
+        """
+        if session_id is None:
+            session_id = self.store.create()
+            earlier: list[StoredTurn] = []
+        else:
+            earlier = self.store.turns(session_id)  # raises SessionNotFoundError
+        response = self.answerer.ask(message, top_k=top_k, history=as_history(earlier))
+        self.store.append(session_id, _stored(response))
+        return ChatResponse(**response.model_dump(), session_id=session_id)
+
+    def reply_to_transcript(self, questions: Sequence[str], top_k: int = 5) -> AskResponse:
+        """Answer the last of ``questions`` with the others as its conversation (stateless:
+        for clients, such as OpenAI-style ones, that send the whole conversation each time)."""
+        history: list[Turn] = []
+        for earlier in questions[:-1]:
+            response = self.answerer.ask(earlier, top_k=top_k, history=history)
+            history.append(_turn(response))
+        return self.answerer.ask(questions[-1], top_k=top_k, history=history)
+
+
+def as_history(turns: Sequence[StoredTurn]) -> list[Turn]:
+    return [
+        Turn(question=t.question, resolved_question=t.resolved_question, answers=t.answers)
+        for t in turns[-HISTORY_TURNS:]
+    ]
+
+
+def _turn(response: AskResponse) -> Turn:
+    return Turn(
+        question=response.question,
+        resolved_question=response.resolved_question,
+        answers=[a.text for a in response.answers],
+    )
+
+
+def _stored(response: AskResponse) -> StoredTurn:
+    return StoredTurn(
+        question=response.question,
+        resolved_question=response.resolved_question,
+        answers=[a.text for a in response.answers],
+        abstained=response.abstained,
+        response=response.model_dump(),
+        created=now_iso(),
+    )
+
+
+__all__ = ["ChatService", "ChatResponse", "SessionNotFoundError", "as_history"]
