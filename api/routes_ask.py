@@ -52,28 +52,17 @@ def ask(request: AskRequest, answerer: LiveAnswererDep) -> AskResponse:
     empty question, or one over ``max_question_chars``, is a 422.
     """
     # A plain ``def``: answering is CPU-bound, so FastAPI runs it in its threadpool.
-    _require_unicode_text(request.question)
     return answerer.ask(request.question, request.top_k)
-
-
-def _require_unicode_text(question: str) -> None:
-    """JSON may escape lone surrogates ("\\ud800"); they are not text and cannot be answered
-    or echoed back as JSON, so they are refused here rather than failing as a 500."""
-    try:
-        question.encode("utf-8")
-    except UnicodeEncodeError as error:
-        raise ApiError(
-            422,
-            "invalid_question",
-            f"the question is not valid Unicode text (a lone surrogate at {error.start})",
-        ) from None
 
 
 @router.get("/documents", response_model=DocumentList, responses=_ERRORS, tags=["documents"])
 def list_documents(answerer: LiveAnswererDep) -> DocumentList:
     """Every indexed document's id and title."""
     return DocumentList(
-        documents=[DocumentSummary(doc_id=d.doc_id, title=d.title) for d in answerer.documents()]
+        documents=[
+            DocumentSummary(doc_id=doc_id, title=title)
+            for doc_id, title in sorted(answerer.titles().items())
+        ]
     )
 
 

@@ -49,7 +49,9 @@ class InvalidQuestionError(ValueError):
 
 class AskRequest(BaseModel):
     question: str = Field(description="A question in plain English")
-    top_k: int = Field(default=5, ge=1, description="How many passages to return")
+    top_k: int = Field(
+        default=5, ge=1, description="How many passages to return (at most the server's max_top_k)"
+    )
 
 
 class AskResponse(BaseModel):
@@ -138,6 +140,10 @@ class Answerer:
 
     def _validated(self, question: str) -> str:
         text = " ".join(question.split())
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as error:  # a lone surrogate from a JSON "\ud800" escape
+            raise InvalidQuestionError("the question is not valid Unicode text") from error
         if not text:
             raise InvalidQuestionError("the question is empty: ask something about the documents")
         if len(text) > self.settings.max_question_chars:
@@ -160,8 +166,9 @@ class Answerer:
             text=stored.text,
         )
 
-    def documents(self) -> list[DocumentView]:
-        return [d for d in (self.document(s.doc_id) for s in self._build.store.documents()) if d]
+    def titles(self) -> dict[str, str]:
+        """Every document's title by id, without reading the texts."""
+        return dict(self._build.store.titles())
 
     def reload_if_changed(self) -> bool:
         """Switch to a newer published build, if `qa index` made one; True when it did."""
