@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Protocol
 
 import numpy as np
@@ -42,6 +44,12 @@ class SentenceTransformerEmbedder:
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
+        if len(texts) <= SINGLE_THREAD_MAX_TEXTS:
+            with _one_torch_thread():
+                return self._encode(texts)
+        return self._encode(texts)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
         vectors = self._model.encode(
             texts,
             batch_size=self._batch_size,
@@ -50,6 +58,31 @@ class SentenceTransformerEmbedder:
             show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+
+# A question is encoded on the calling thread alone. Spread over torch's thread pool, one short
+# text gains little on an idle machine and loses badly on a busy one (server workers, parallel
+# requests, an index build): threads spin at barriers waiting for a core. Measured by
+# `python -m bench` on 2 busy cores: p50 130 ms with 2 threads, 17-60 ms with 1. Batches (an
+# index build) keep the whole pool.
+SINGLE_THREAD_MAX_TEXTS = 4
+
+
+@contextmanager
+def _one_torch_thread() -> Iterator[None]:
+    import torch
+
+    threads = torch.get_num_threads()
+    if threads == 1:
+        yield
+        return
+    # torch keeps the count per calling thread (OpenMP and MKL), so threads already running keep
+    # theirs; only a thread making its first torch call inside this window starts with one.
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 _WORD = re.compile(r"\w+")

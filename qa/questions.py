@@ -12,7 +12,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
-from qa.places import country_code, country_names, country_of_adjective
+from qa.places import country_code, country_of_adjective, country_words
 from qa.sentences import SPACY_PIPELINE
 from qa.terms import STOP_WORDS, stem, words
 
@@ -106,6 +106,9 @@ class QuestionAnalysis:
     country_filter: str | None  # ISO code when the question narrows places to one country
     options: tuple[str, ...] = ()  # "which of A, B and C": the answer is one of these
     expected_count: int | None = None  # "which *four* jurisdictions"
+    # Focus terms written as names in the question ("Germany", "RCMP"): an answer's sentence
+    # must speak of them, or it answers some other question.
+    named_terms: tuple[frozenset[str], ...] = ()
 
 
 def analyse_question(question: str) -> QuestionAnalysis:
@@ -134,6 +137,7 @@ def analyse_question(question: str) -> QuestionAnalysis:
         country_filter=_country_filter(text, answer_type, head),
         options=options,
         expected_count=_count_before(tagged, head_token) if is_list else None,
+        named_terms=tuple(_named_terms(tagged, head_token, options)),
     )
 
 
@@ -149,6 +153,32 @@ _NUMBER_WORDS = {
     "ten": 10,
     "both": 2,
 }
+
+
+def _named_terms(
+    tokens: list[_Token], head: _Token | None, options: tuple[str, ...]
+) -> list[frozenset[str]]:
+    """Proper nouns of the question (not its first word, not the kind-noun, not options)."""
+    optional = {w for option in options for w in words(option)}
+    found: list[frozenset[str]] = []
+    for index, token in enumerate(tokens):
+        word = token.text.lower()
+        if (
+            index == 0
+            or token.pos not in {"PROPN", "ADJ"}
+            or not token.text[:1].isupper()
+            or word in STOP_WORDS
+            or word in optional
+            or token is head
+        ):
+            continue
+        variants = {stem(w) for w in words(token.text)}
+        code = country_of_adjective(token.text)
+        if code:
+            variants |= {stem(name) for name in country_words(code)}
+        if variants:
+            found.append(frozenset(variants))
+    return found
 
 
 def _count_before(tokens: list[_Token], head: _Token | None) -> int | None:
@@ -204,7 +234,7 @@ _COUNT_NOUNS = frozenset(
     }
 )
 _NOUNISH = {"NOUN", "PROPN", "ADJ", "NUM"}
-_LOOK_THROUGH = {"kind", "type", "sort", "form", "name", "names", "title", "number"}
+_LOOK_THROUGH = {"kind", "type", "sort", "form", "name", "names", "title"}
 
 
 def _head_noun(wh: str, tokens: list[_Token], after: int) -> _Token | None:
@@ -329,9 +359,7 @@ def _focus_terms(
         variants = {stem(word)}
         code = country_of_adjective(word) if word[:1].isalpha() else None
         if code:
-            variants |= {
-                stem(name) for name in country_names(code) if " " not in name and len(name) > 3
-            }
+            variants |= {stem(name) for name in country_words(code)}
         term = frozenset(variants)
         if term not in seen:
             seen.append(term)

@@ -71,6 +71,8 @@ class _ScoredSentence:
     relevance: float
     coverage: float
     matched_positions: list[int]  # token indices in the sentence that match question terms
+    similarity: float = 0.0  # cosine of the sentence to the question
+    names_present: bool = True  # every name of the question is in the sentence or just before
 
 
 @dataclass
@@ -78,6 +80,7 @@ class _Candidate:
     key: str
     score: float
     coverage: float
+    similarity: float = 0.0
     occurrences: list[tuple[float, _ScoredSentence, int, int]] = field(default_factory=list)
 
 
@@ -215,10 +218,22 @@ class Reader:
             coverage = covered / total if question.focus_terms else 0.5
             relevance = 0.55 * float(similarity) + 0.45 * coverage
             positions = _matching_positions(body, question.focus_terms)
-            scored.append(_ScoredSentence(sentence, text, relevance, coverage, positions))
+            seen = own | context | self._title_terms(sentence.doc_id)
+            names_present = all(term & seen for term in question.named_terms)
+            if not names_present:
+                relevance *= 0.6  # about something else than the question names
+            scored.append(
+                _ScoredSentence(
+                    sentence, text, relevance, coverage, positions, float(similarity), names_present
+                )
+            )
             previous_terms[sentence.doc_id] = own
         scored.sort(key=lambda s: -s.relevance)
         return scored
+
+    def _title_terms(self, doc_id: str) -> set[str]:
+        title = self._store.titles().get(doc_id, "")
+        return _sentence_terms(title)
 
     def _idf(self, term: frozenset[str]) -> float:
         return max(self._stats.idf(t) for t in term)
@@ -230,7 +245,8 @@ class Reader:
     ) -> dict[str, _Candidate]:
         limit = 40 if question.is_list else 12
         head_stem = stem(question.head) if question.head else None
-        question_stems = {t for term in question.focus_terms for t in term} | {head_stem}
+        # The question's own words (not their variants: "Japanese" must not rule out "Tokyo").
+        question_stems = set(terms(question.text)) | {head_stem}
         weights = {t: self._idf(t) for t in question.focus_terms}
         candidates: dict[str, _Candidate] = {}
         for scored in sentences[:limit]:
@@ -253,12 +269,13 @@ class Reader:
                 apposition = (
                     1.0 if span.label == "HEADED" else _next_to_head(tokens, span, head_stem)
                 )
-                score = scored.relevance * (0.7 + 0.3 * proximity) + 0.15 * apposition
+                score = scored.relevance * (0.7 + 0.3 * proximity) * (1.0 + 0.3 * apposition)
                 score += _label_preference(span.label, question.answer_type)
                 candidate = candidates.setdefault(key, _Candidate(key, 0.0, 0.0))
                 candidate.occurrences.append((score, scored, span.start, span.end))
                 if score > candidate.score:
                     candidate.score, candidate.coverage = score, scored.coverage
+                    candidate.similarity = scored.similarity
         return candidates
 
     # --- clauses -------------------------------------------------------------------------
@@ -278,6 +295,7 @@ class Reader:
             candidate.occurrences.append((score, scored, start, end))
             if score > candidate.score:
                 candidate.score, candidate.coverage = score, scored.coverage
+                candidate.similarity = scored.similarity
         return candidates
 
     # --- choosing ------------------------------------------------------------------------
@@ -286,7 +304,9 @@ class Reader:
         self, question: QuestionAnalysis, candidates: dict[str, _Candidate]
     ) -> list[Answer]:
         ranked = sorted(candidates.values(), key=lambda c: (-c.score, c.key))
-        ranked = [c for c in ranked if c.coverage >= 0.34]
+        # Supported means the sentence holds the question's words, or says the same in other
+        # words (a paraphrase matches by meaning, not by terms).
+        ranked = [c for c in ranked if c.coverage >= 0.34 or c.similarity >= 0.55]
         if not ranked:
             return []
         best = ranked[0]
@@ -337,7 +357,9 @@ class Reader:
 def _sentence_terms(text: str) -> set[str]:
     """A sentence's stems plus the acronyms of its capitalised runs ("RCMP")."""
     found = set(terms(text))
-    for run in re.findall(r"(?:[A-Z][\w’'-]+\s+){1,6}[A-Z][\w’'-]+", text):
+    for run in re.findall(
+        r"(?:[A-Z][\w’'-]+\s+(?:(?:of|and|for|the|de)\s+)?){1,6}[A-Z][\w’'-]+", text
+    ):
         letters = "".join(w[0] for w in run.split() if w.lower() not in STOP_WORDS)
         if len(letters) >= 2:
             found.add(letters.lower())

@@ -76,9 +76,7 @@ class SqliteSessionStore:
 
     def create(self, session_id: str | None = None) -> str:
         session_id = session_id or uuid.uuid4().hex
-        self._db().execute(
-            "INSERT OR IGNORE INTO sessions VALUES (?, ?)", (session_id, now_iso())
-        )
+        self._db().execute("INSERT OR IGNORE INTO sessions VALUES (?, ?)", (session_id, now_iso()))
         return session_id
 
     def exists(self, session_id: str) -> bool:

@@ -5,8 +5,13 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _slack_alias(name: str) -> AliasChoices:
+    """``QA_NAME``, then Slack's own ``NAME``, then the field name (for ``Settings(name=...)``)."""
+    return AliasChoices(f"QA_{name.upper()}", name.upper(), name)
 
 
 class Settings(BaseSettings):
@@ -31,7 +36,7 @@ class Settings(BaseSettings):
     rrf_k: int = 60
 
     # Reader: below this score the service abstains rather than guess.
-    min_answer_score: float = 0.35
+    min_answer_score: float = 0.38
     max_list_items: int = 25
 
     # Requests.
@@ -49,10 +54,17 @@ class Settings(BaseSettings):
     # Conversation sessions: SQLite file by default, PostgreSQL when a postgres URL is given.
     database_url: str = ""
 
-    # Slack: the app is mounted only when both are set.
-    slack_signing_secret: SecretStr | None = None
-    slack_bot_token: SecretStr | None = None
-    slack_app_token: SecretStr | None = None
+    # Slack: the app is mounted only when both are set. The plain names Slack's docs use
+    # (SLACK_SIGNING_SECRET, ...) are read too; the QA_ ones win when both are set.
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, validation_alias=_slack_alias("slack_signing_secret")
+    )
+    slack_bot_token: SecretStr | None = Field(
+        default=None, validation_alias=_slack_alias("slack_bot_token")
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None, validation_alias=_slack_alias("slack_app_token")
+    )
     slack_api_url: str = "https://slack.com/api/"
 
     def resolved_model_path(self) -> str:

@@ -32,8 +32,13 @@ def _stemmer() -> Stemmer.Stemmer:
     return Stemmer.Stemmer("english")
 
 
+_DOTTED = re.compile(r"\b(?:[A-Za-z]\.){2,}")
+
+
 def words(text: str) -> list[str]:
-    """Lowercased word tokens, hyphenated and possessive forms split into their parts."""
+    """Lowercased word tokens, hyphenated and possessive forms split into their parts;
+    dotted abbreviations as one word ("U.S." -> "us")."""
+    text = _DOTTED.sub(lambda m: m.group().replace(".", "") + " ", text)
     found: list[str] = []
     for token in _WORD.findall(text.lower()):
         for part in re.split(r"[-'’]", token):
