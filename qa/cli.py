@@ -101,6 +101,27 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_slack(args: argparse.Namespace) -> int:
+    from api.slack_app import SlackNotConfiguredError
+    from api.slack_socket import run_socket_mode
+
+    if not args.socket:
+        print(
+            "qa: Slack over HTTP is part of `qa serve` (POST /slack/events); "
+            "use `qa slack --socket` where Slack cannot reach this machine",
+            file=sys.stderr,
+        )
+        return 2
+    settings = _settings(args)
+    ensure_index(settings)
+    try:
+        run_socket_mode(settings)
+    except SlackNotConfiguredError as error:
+        print(f"qa: {error} (see slack/README.md)", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _cmd_eval(args: argparse.Namespace) -> int:
     from qa.evaluation import run_cli
 
@@ -141,6 +162,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=None)
     serve.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
     serve.set_defaults(run=_cmd_serve)
+
+    slack = commands.add_parser("slack", parents=[common], help="answer in Slack (Socket Mode)")
+    slack.add_argument("--socket", action="store_true", help="connect out with SLACK_APP_TOKEN")
+    slack.set_defaults(run=_cmd_slack)
 
     evaluate = commands.add_parser("eval", parents=[common], help="score answers on a gold set")
     evaluate.add_argument("--gold", default="eval/gold.jsonl")

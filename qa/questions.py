@@ -109,6 +109,8 @@ class QuestionAnalysis:
     # Focus terms written as names in the question ("Germany", "RCMP"): an answer's sentence
     # must speak of them, or it answers some other question.
     named_terms: tuple[frozenset[str], ...] = ()
+    # Countries the question itself names ("Chinese exiles"): not the answer to "which country".
+    countries_named: frozenset[str] = frozenset()
 
 
 def analyse_question(question: str) -> QuestionAnalysis:
@@ -138,6 +140,10 @@ def analyse_question(question: str) -> QuestionAnalysis:
         options=options,
         expected_count=_count_before(tagged, head_token) if is_list else None,
         named_terms=tuple(_named_terms(tagged, head_token, options)),
+        countries_named=frozenset(
+            code for t in tagged if t.text[:1].isupper()
+            for code in [country_of_adjective(t.text)] if code
+        ),
     )
 
 

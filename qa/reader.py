@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from pydantic import BaseModel, Field
 
-from qa.places import city_countries, country_code, normalise_place
+from qa.places import city_countries, country_code, country_words, normalise_place
 from qa.questions import AnswerType, QuestionAnalysis
 from qa.retrieval import Passage
 from qa.sentences import Span
@@ -207,7 +208,7 @@ class Reader:
         for sentence, similarity in zip(stored, similarities, strict=True):
             text = self._text(sentence.doc_id)
             body = text[sentence.start : sentence.end]
-            own = _sentence_terms(body)
+            own = set(_sentence_terms(body))
             context = previous_terms.get(sentence.doc_id, set())
             covered = 0.0
             for term, weight in zip(question.focus_terms, weights, strict=True):
@@ -263,7 +264,7 @@ class Reader:
                 if not question.options and (not answer_stems or answer_stems <= question_stems):
                     continue  # only repeats the question
                 key = _answer_key(answer, question.answer_type)
-                if key is None:
+                if key is None or key.removeprefix("country:") in question.countries_named:
                     continue
                 proximity = _proximity(tokens, span, closeness)
                 apposition = (
@@ -313,7 +314,7 @@ class Reader:
         if _confidence(best.score) < self._min_score:
             return []
         if not question.is_list:
-            return [self._answer(best)]
+            return [self._answer(c) for c in [best, *_coordinated_with(best, ranked[1:])]]
         if question.expected_count:
             chosen = ranked[: question.expected_count]
             return [self._answer(c) for c in chosen]
@@ -354,16 +355,23 @@ class Reader:
 # --- pieces ------------------------------------------------------------------------------
 
 
-def _sentence_terms(text: str) -> set[str]:
-    """A sentence's stems plus the acronyms of its capitalised runs ("RCMP")."""
+@lru_cache(maxsize=65536)
+def _sentence_terms(text: str) -> frozenset[str]:
+    """A sentence's stems, plus the acronyms of its capitalised runs ("RCMP") and the other
+    words for any country it names ("United States" also reads as "US")."""
     found = set(terms(text))
-    for run in re.findall(
-        r"(?:[A-Z][\w’'-]+\s+(?:(?:of|and|for|the|de)\s+)?){1,6}[A-Z][\w’'-]+", text
-    ):
-        letters = "".join(w[0] for w in run.split() if w.lower() not in STOP_WORDS)
+    for run in re.findall(r"(?:[A-Z][\w’'-]+\s+(?:(?:of|and|for|the|de)\s+)?){1,6}[A-Z][\w’'-]+",
+                          text):
+        parts = run.split()
+        letters = "".join(w[0] for w in parts if w.lower() not in STOP_WORDS)
         if len(letters) >= 2:
             found.add(letters.lower())
-    return found
+        for size in (2, 3, 4):
+            for first in range(len(parts) - size + 1):
+                code = country_code(" ".join(parts[first:first + size]))
+                if code:
+                    found.update(stem(w) for w in country_words(code))
+    return frozenset(found)
 
 
 def _matching_positions(body: str, focus_terms: Iterable[frozenset[str]]) -> list[int]:
@@ -634,6 +642,28 @@ def _clause_span(body: str, offset: int, clause_start: int) -> tuple[int, int]:
     end = clause_start + (stop.start() if stop else len(rest))
     piece = body[clause_start:end].rstrip(' ,;:"”’')
     return offset + clause_start, offset + clause_start + len(piece)
+
+
+def _coordinated_with(best: _Candidate, others: list[_Candidate]) -> list[_Candidate]:
+    """Answers listed together with the best one in its sentence ("in Australia, Canada,
+    Southeast Asia, the U.S."), scoring as well: a single-answer question answered by a list."""
+    _, sentence, start, end = max(best.occurrences, key=lambda o: o[0])
+    text = sentence.text
+    together: list[_Candidate] = []
+    spans = [(start, end)]
+    for other in others:
+        if other.score < 0.95 * best.score:
+            break
+        for _, other_sentence, o_start, o_end in other.occurrences:
+            if other_sentence.sentence.id != sentence.sentence.id:
+                continue
+            nearest = min(spans, key=lambda s: min(abs(o_start - s[1]), abs(s[0] - o_end)))
+            gap = text[min(nearest[1], o_end):max(nearest[0], o_start)]
+            if re.fullmatch(r"\s*(?:,|,?\s*and|,?\s*or)\s*(?:the\s+)?", gap):
+                together.append(other)
+                spans.append((o_start, o_end))
+                break
+    return together
 
 
 def _confidence(score: float) -> float:
