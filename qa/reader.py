@@ -129,24 +129,8 @@ _ANY_NAME = frozenset(
 
 # Words that start the clause a "why/how/what did" question wants, kept in the answer.
 _CLAUSE_LEADS = frozenset(
-    {
-        "is",
-        "are",
-        "was",
-        "were",
-        "has",
-        "have",
-        "had",
-        "been",
-        "be",
-        "that",
-        "which",
-        "who",
-        "it",
-        "as",
-        "said",
-        "says",
-    }
+    """is are was were has have had been be that which who it as said says in with of and but
+    also""".split()
 )
 
 
