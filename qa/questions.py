@@ -141,8 +141,11 @@ def analyse_question(question: str) -> QuestionAnalysis:
         expected_count=_count_before(tagged, head_token) if is_list else None,
         named_terms=tuple(_named_terms(tagged, head_token, options)),
         countries_named=frozenset(
-            code for t in tagged if t.text[:1].isupper()
-            for code in [country_of_adjective(t.text)] if code
+            code
+            for t in tagged
+            if t.text[:1].isupper()
+            for code in [country_of_adjective(t.text)]
+            if code
         ),
     )
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import math
 import re
-from functools import lru_cache
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -187,32 +187,42 @@ class Reader:
         similarities = vectors @ query_vector.reshape(-1)
         weights = [max(self._idf(t), 0.0) for t in question.focus_terms]
         total = sum(weights) or 1.0
-        previous_terms: dict[str, set[str]] = {}
+        # The two sentences before each one are its context ("It said ...").
+        by_id = {
+            s.id: s
+            for s in self._store.sentences(
+                {i - back for i in ids for back in (1, 2) if i - back >= 0} - ids
+            )
+        }
+        by_id.update({s.id: s for s in stored})
         scored: list[_ScoredSentence] = []
         for sentence, similarity in zip(stored, similarities, strict=True):
             text = self._text(sentence.doc_id)
             body = text[sentence.start : sentence.end]
             own = set(_sentence_terms(body))
-            context = previous_terms.get(sentence.doc_id, set())
+            context: set[str] = set()
+            for back in (1, 2):
+                before = by_id.get(sentence.id - back)
+                if before is not None and before.doc_id == sentence.doc_id:
+                    context |= _sentence_terms(text[before.start : before.end])
             covered = 0.0
             for term, weight in zip(question.focus_terms, weights, strict=True):
                 if term & own:
                     covered += weight
                 elif term & context:
-                    covered += 0.5 * weight  # said in the sentence before ("It ...")
+                    covered += 0.5 * weight  # said just before ("It ...")
             coverage = covered / total if question.focus_terms else 0.5
             relevance = 0.55 * float(similarity) + 0.45 * coverage
             positions = _matching_positions(body, question.focus_terms)
             seen = own | context | self._title_terms(sentence.doc_id)
             names_present = all(term & seen for term in question.named_terms)
             if not names_present:
-                relevance *= 0.6  # about something else than the question names
+                relevance *= 0.6  # about something else than what the question names
             scored.append(
                 _ScoredSentence(
                     sentence, text, relevance, coverage, positions, float(similarity), names_present
                 )
             )
-            previous_terms[sentence.doc_id] = own
         scored.sort(key=lambda s: -s.relevance)
         return scored
 
@@ -299,6 +309,10 @@ class Reader:
             return []
         if not question.is_list:
             return [self._answer(c) for c in [best, *_coordinated_with(best, ranked[1:])]]
+        # Items of one enumeration ("Nantong, Wenzhou, Qingtian and Fuzhou") stand together.
+        for mate in _coordinated_with(best, ranked[1:], within=0.0):
+            mate.score = max(mate.score, 0.98 * best.score)
+        ranked.sort(key=lambda c: (-c.score, c.key))
         if question.expected_count:
             chosen = ranked[: question.expected_count]
             return [self._answer(c) for c in chosen]
@@ -344,15 +358,16 @@ def _sentence_terms(text: str) -> frozenset[str]:
     """A sentence's stems, plus the acronyms of its capitalised runs ("RCMP") and the other
     words for any country it names ("United States" also reads as "US")."""
     found = set(terms(text))
-    for run in re.findall(r"(?:[A-Z][\w’'-]+\s+(?:(?:of|and|for|the|de)\s+)?){1,6}[A-Z][\w’'-]+",
-                          text):
+    for run in re.findall(
+        r"(?:[A-Z][\w’'-]+\s+(?:(?:of|and|for|the|de)\s+)?){1,6}[A-Z][\w’'-]+", text
+    ):
         parts = run.split()
         letters = "".join(w[0] for w in parts if w.lower() not in STOP_WORDS)
         if len(letters) >= 2:
             found.add(letters.lower())
         for size in (2, 3, 4):
             for first in range(len(parts) - size + 1):
-                code = country_code(" ".join(parts[first:first + size]))
+                code = country_code(" ".join(parts[first : first + size]))
                 if code:
                     found.update(stem(w) for w in country_words(code))
     return frozenset(found)
@@ -628,21 +643,23 @@ def _clause_span(body: str, offset: int, clause_start: int) -> tuple[int, int]:
     return offset + clause_start, offset + clause_start + len(piece)
 
 
-def _coordinated_with(best: _Candidate, others: list[_Candidate]) -> list[_Candidate]:
+def _coordinated_with(
+    best: _Candidate, others: list[_Candidate], within: float = 0.95
+) -> list[_Candidate]:
     """Answers listed together with the best one in its sentence ("in Australia, Canada,
-    Southeast Asia, the U.S."), scoring as well: a single-answer question answered by a list."""
+    Southeast Asia, the U.S."), scoring at least ``within`` of it."""
     _, sentence, start, end = max(best.occurrences, key=lambda o: o[0])
     text = sentence.text
     together: list[_Candidate] = []
     spans = [(start, end)]
     for other in others:
-        if other.score < 0.95 * best.score:
-            break
+        if other.score < within * best.score:
+            continue
         for _, other_sentence, o_start, o_end in other.occurrences:
             if other_sentence.sentence.id != sentence.sentence.id:
                 continue
             nearest = min(spans, key=lambda s: min(abs(o_start - s[1]), abs(s[0] - o_end)))
-            gap = text[min(nearest[1], o_end):max(nearest[0], o_start)]
+            gap = text[min(nearest[1], o_end) : max(nearest[0], o_start)]
             if re.fullmatch(r"\s*(?:,|,?\s*and|,?\s*or)\s*(?:the\s+)?", gap):
                 together.append(other)
                 spans.append((o_start, o_end))
