@@ -103,7 +103,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 def _cmd_slack(args: argparse.Namespace) -> int:
     from api.slack_app import SlackNotConfiguredError
-    from api.slack_socket import run_socket_mode
+    from api.slack_socket import require_socket_mode_settings, run_socket_mode
 
     if not args.socket:
         print(
@@ -113,8 +113,9 @@ def _cmd_slack(args: argparse.Namespace) -> int:
         )
         return 2
     settings = _settings(args)
-    ensure_index(settings)
     try:
+        require_socket_mode_settings(settings)  # before building the index, which may be slow
+        ensure_index(settings)
         run_socket_mode(settings)
     except SlackNotConfiguredError as error:
         print(f"qa: {error} (see slack/README.md)", file=sys.stderr)

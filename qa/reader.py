@@ -432,6 +432,8 @@ def _candidate_spans(
             for match in re.finditer(rf"\b{re.escape(option)}\b", body):
                 yield Span(sentence.start + match.start(), sentence.start + match.end(), "OPTION")
         return
+    if head_stem and question.answer_type in _NAMED_BY_PHRASE:
+        yield from _names_by_head(text, sentence.start, sentence.end, head_stem)
     for span in _typed_spans(sentence.spans, text, question, head_stem):
         if question.answer_type is not AnswerType.NUMBER:
             span = _trimmed_span(text, span)
@@ -441,6 +443,21 @@ def _candidate_spans(
             yield from _list_parts(text, span, question, head_stem)
         else:
             yield span
+
+
+_CAPITALISED_RUN = r"[A-Z][\w’'.-]*(?:\s+(?:(?:of|de|la|le|the|for|and|&)\s+)*[A-Z][\w’'.-]*)*"
+
+
+def _names_by_head(text: str, start: int, end: int, head_stem: str) -> Iterable[Span]:
+    """A name standing right by the question's kind-noun, however the tagger labelled it:
+    "a Canadian House of Commons *committee*", "the *newspaper* La Nazione"."""
+    body = text[start:end]
+    for match in re.finditer(rf"({_CAPITALISED_RUN})\s+([a-z][\w-]*)", body):
+        if stem(match.group(2)) == head_stem and match.start(1) > 0:
+            yield Span(start + match.start(1), start + match.end(1), "HEADED")
+    for match in re.finditer(rf"\b([a-z][\w-]*),?\s+({_CAPITALISED_RUN})", body):
+        if stem(match.group(1)) == head_stem:
+            yield Span(start + match.start(2), start + match.end(2), "HEADED")
 
 
 def _trimmed_span(text: str, span: Span) -> Span:
