@@ -116,7 +116,7 @@ class QuestionAnalysis:
 def analyse_question(question: str) -> QuestionAnalysis:
     text = question.strip()
     lowered = text.lower()
-    match = _WH.search(lowered)
+    match = _question_word(lowered)
     wh = match.group(1) if match else ""
     tagged = _tagged(text)
     head_token = _head_noun(wh, tagged, match.end() if match else 0)
@@ -202,6 +202,14 @@ def _count_before(tokens: list[_Token], head: _Token | None) -> int | None:
         if word.isdigit() and 1 < int(word) < 50:
             return int(word)
     return None
+
+
+def _question_word(lowered: str) -> re.Match[str] | None:
+    """The wh-word that asks: "Prato, which hosts a station, is near *which* city?" -- a
+    "which" or "who" right after a comma opens a relative clause and asks nothing."""
+    found = list(_WH.finditer(lowered))
+    asking = [m for m in found if not re.search(r",\s*$", lowered[: m.start()])]
+    return (asking or found or [None])[0]
 
 
 @lru_cache(maxsize=1)

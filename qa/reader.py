@@ -151,6 +151,7 @@ class Reader:
         self._min_score = min_score
         self._max_list_items = max_list_items
         self._texts: dict[str, str] = {}
+        self._doc_terms: dict[str, frozenset[str]] = {}
 
     def _text(self, doc_id: str) -> str:
         """A document's cleaned text, read from the store once."""
@@ -217,7 +218,12 @@ class Reader:
             seen = own | context | self._title_terms(sentence.doc_id)
             names_present = all(term & seen for term in question.named_terms)
             if not names_present:
-                relevance *= 0.6  # about something else than what the question names
+                # About something else than what the question names -- unless the document
+                # names it elsewhere and this sentence says "the NGO", "the facilities".
+                in_document = all(
+                    term & self._document_terms(sentence.doc_id) for term in question.named_terms
+                )
+                relevance *= 0.85 if in_document else 0.6
             scored.append(
                 _ScoredSentence(
                     sentence, text, relevance, coverage, positions, float(similarity), names_present
@@ -225,6 +231,11 @@ class Reader:
             )
         scored.sort(key=lambda s: -s.relevance)
         return scored
+
+    def _document_terms(self, doc_id: str) -> frozenset[str]:
+        if doc_id not in self._doc_terms:
+            self._doc_terms[doc_id] = _sentence_terms(self._text(doc_id))
+        return self._doc_terms[doc_id]
 
     def _title_terms(self, doc_id: str) -> set[str]:
         title = self._store.titles().get(doc_id, "")
@@ -580,7 +591,7 @@ def _looks_like_title(text: str) -> bool:
 
 def _answer_key(answer: str, answer_type: AnswerType) -> str | None:
     """Two spans with the same key are the same answer (aliases merged)."""
-    if answer_type in {AnswerType.COUNTRY, AnswerType.PLACE, AnswerType.CITY}:
+    if answer_type is not AnswerType.PHRASE:
         code = country_code(answer)
         if code:
             return f"country:{code}"
