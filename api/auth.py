@@ -17,8 +17,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api.errors import error_response
 from api.request_ids import request_id_of
 
-# Probes, the chat page and its assets: what a load balancer or a browser fetches unasked.
-PUBLIC_PATHS = frozenset({"/", "/health", "/ready", "/favicon.ico"})
+# Probes, the chat page and its assets: what a load balancer or a browser fetches unasked;
+# and Slack's endpoint, whose requests are signed (Bolt checks the signature) instead.
+PUBLIC_PATHS = frozenset({"/", "/health", "/ready", "/favicon.ico", "/slack/events"})
 PUBLIC_PREFIXES = ("/static/",)
 
 
