@@ -111,6 +111,8 @@ class QuestionAnalysis:
     named_terms: tuple[frozenset[str], ...] = ()
     # Countries the question itself names ("Chinese exiles"): not the answer to "which country".
     countries_named: frozenset[str] = frozenset()
+    # "Who is Laura Harth?": the name whose description is asked for.
+    defines: str = ""
 
 
 def analyse_question(question: str) -> QuestionAnalysis:
@@ -140,6 +142,7 @@ def analyse_question(question: str) -> QuestionAnalysis:
         options=options,
         expected_count=_count_before(tagged, head_token) if is_list else None,
         named_terms=tuple(_named_terms(tagged, head_token, options)),
+        defines=_defined_name(text),
         countries_named=frozenset(
             code
             for t in tagged
@@ -202,6 +205,17 @@ def _count_before(tokens: list[_Token], head: _Token | None) -> int | None:
         if word.isdigit() and 1 < int(word) < 50:
             return int(word)
     return None
+
+
+_DEFINITION = re.compile(
+    r"^(?i:who|what)\s+(?i:is|was|are|were)\s+(?:(?i:the)\s+)?((?:[A-Z][\w’'.-]*\s*){1,6})\??$"
+)
+
+
+def _defined_name(text: str) -> str:
+    """The name in "Who is Laura Harth?" / "What is Safeguard Defenders?"; "" otherwise."""
+    match = _DEFINITION.match(text.strip())
+    return match.group(1).strip() if match else ""
 
 
 def _question_word(lowered: str) -> re.Match[str] | None:

@@ -134,6 +134,13 @@ _CLAUSE_LEADS = frozenset(
 )
 
 
+# A description is a noun phrase, not the start of another clause ("Harth, she said, ...").
+_DESCRIPTION_STARTS_NOT = frozenset(
+    """he she it they we i you who which that said says told added also not however
+    according""".split()
+)
+
+
 class Reader:
     """Extracts cited answer spans for an analysed question from retrieved passages."""
 
@@ -167,7 +174,9 @@ class Reader:
         sentences = self._scored_sentences(question, query_vector, passages)
         if not sentences:
             return []
-        if question.answer_type is AnswerType.PHRASE and not question.options:
+        if question.defines:
+            candidates = self._description_candidates(question, sentences)
+        elif question.answer_type is AnswerType.PHRASE and not question.options:
             candidates = self._clause_candidates(question, sentences)
         else:
             candidates = self._span_candidates(question, sentences)
@@ -187,6 +196,11 @@ class Reader:
         vectors = np.asarray(self._sentence_vectors[[s.id for s in stored]])
         similarities = vectors @ query_vector.reshape(-1)
         weights = [max(self._idf(t), 0.0) for t in question.focus_terms]
+        # Where the question's own words stand (not their variants: "Dutch" is not
+        # "Amsterdam" when cutting a clause).
+        question_words = [
+            t for t in terms(question.text) if any(t in f for f in question.focus_terms)
+        ]
         total = sum(weights) or 1.0
         # The two sentences before each one are its context ("It said ...").
         by_id = {
@@ -214,7 +228,7 @@ class Reader:
                     covered += 0.5 * weight  # said just before ("It ...")
             coverage = covered / total if question.focus_terms else 0.5
             relevance = 0.55 * float(similarity) + 0.45 * coverage
-            positions = _matching_positions(body, question.focus_terms)
+            positions = _matching_positions(body, [frozenset({t}) for t in question_words])
             seen = own | context | self._title_terms(sentence.doc_id)
             names_present = all(term & seen for term in question.named_terms)
             if not names_present:
@@ -281,6 +295,40 @@ class Reader:
                 candidate.occurrences.append((score, scored, span.start, span.end))
                 if score > candidate.score:
                     candidate.score, candidate.coverage = score, scored.coverage
+                    candidate.similarity = scored.similarity
+        return candidates
+
+    # --- descriptions ---
+
+    def _description_candidates(
+        self, question: QuestionAnalysis, sentences: list[_ScoredSentence]
+    ) -> dict[str, _Candidate]:
+        """ "Who is Laura Harth?": what the text says she is -- an apposition ("Laura Harth,
+        campaign director at the NGO,") or a predicate ("Laura Harth is ...")."""
+        name = re.escape(question.defines)
+        short = re.escape(question.defines.split()[-1])
+        pattern = re.compile(
+            rf"\b(?:{name}|{short})(?:,\s+|\s+(?:is|was|are|were)\s+)((?:an?|the)?\s*[^,.;:()]{{3,200}}?)(?=,|\.|;|\s\(|$)"
+        )
+        # "FBI Director Christopher Wray": a title written before the name.
+        title_before = re.compile(rf"((?:[A-Z][\w.’'-]*\s+){{1,4}})(?={name}\b)")
+        candidates: dict[str, _Candidate] = {}
+        for scored in sentences[:20]:
+            body_start = scored.sentence.start
+            body = scored.text[body_start : scored.sentence.end]
+            matches = [*pattern.finditer(body), *title_before.finditer(body)]
+            for match in matches:
+                piece = match.group(1)
+                if not piece.strip() or piece.split()[0].lower() in _DESCRIPTION_STARTS_NOT:
+                    continue
+                start = body_start + match.start(1)
+                end = start + len(piece.rstrip())
+                key = " ".join(words(piece))
+                candidate = candidates.setdefault(key, _Candidate(key, 0.0, 0.0))
+                score = 0.4 + 0.6 * scored.relevance
+                candidate.occurrences.append((score, scored, start, end))
+                if score > candidate.score:
+                    candidate.score, candidate.coverage = score, max(scored.coverage, 0.5)
                     candidate.similarity = scored.similarity
         return candidates
 
@@ -647,8 +695,11 @@ def _clause_after_question_words(scored: _ScoredSentence) -> tuple[int, int] | N
     matched = scored.matched_positions
     if matched:
         after = matched[-1] + 1
-        while after < len(tokens) and tokens[after].group().lower() in _CLAUSE_LEADS:
-            after += 1
+        while after < len(tokens) and (
+            tokens[after].group().lower() in _CLAUSE_LEADS
+            or (tokens[after].group()[:1].isupper() and tokens[after - 1].group()[:1].isupper())
+        ):
+            after += 1  # linking words, and the rest of a name ("New York *City*")
         if len(tokens) - after >= 3:
             return _clause_span(body, start, tokens[after].start())
         before_end = tokens[matched[0]].start()
@@ -663,7 +714,8 @@ def _clause_span(body: str, offset: int, clause_start: int) -> tuple[int, int]:
     rest = body[clause_start:]
     stop = re.search(
         r"[.;:!?]\s|[.;:!?]$|\s[–—―]\s|,\s(?:and\s)?(?:which|who|but|while)\b|,\s(?:and|but)\s"
-        r"|,\s(?:according to|said|says|reported|the report said)\b",
+        r"|,\s(?:according to|said|says|reported|the report said)\b"
+        r"|,\s(?:[\w-]+\s){1,3}(?:said|says|say|reported|report)\b",
         rest,
     )
     end = clause_start + (stop.start() if stop else len(rest))

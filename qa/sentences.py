@@ -56,6 +56,10 @@ _NAMED_APPOSITION = re.compile(
 )
 
 
+# Dates the tagger misses: "Posted : 2022-12-22 16:16".
+_ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+
+
 def _trailing_punctuation(text: str) -> int:
     return len(text) - len(text.rstrip(".,;:!?"))
 
@@ -147,6 +151,9 @@ def _sentences_of(doc: Any) -> list[Sentence]:
                 )
                 for m in _QUOTED.finditer(text, start, end)
                 if m.lastindex and 1 <= len(m.group(m.lastindex).split()) <= 12
+            ]
+            spans += [
+                Span(m.start(), m.end(), "DATE") for m in _ISO_DATE.finditer(text, start, end)
             ]
             spans += [
                 Span(m.start(1), m.end(1), "NAMED")
