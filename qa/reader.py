@@ -38,6 +38,7 @@ class Citation(BaseModel):
     doc_id: str
     title: str
     source: str = ""
+    publisher: str = ""
     start: int = Field(ge=0, description="Offset of the answer span in the cleaned document text")
     end: int = Field(ge=0)
     quote: str = Field(description="The whole sentence around the span, verbatim")
@@ -390,12 +391,13 @@ class Reader:
             if (sentence.doc_id, o_start) in seen:
                 continue
             seen.add((sentence.doc_id, o_start))
-            document = self._store.document(sentence.doc_id)
+            document = self._store.metadata(sentence.doc_id)
             citations.append(
                 Citation(
                     doc_id=sentence.doc_id,
                     title=document.title if document else sentence.doc_id,
                     source=document.source if document else "",
+                    publisher=document.publisher if document else "",
                     start=o_start,
                     end=o_end,
                     quote=scored.text[sentence.start : sentence.end],

@@ -51,6 +51,15 @@ class StoredDocument:
 
 
 @dataclass(frozen=True)
+class DocumentMetadataRow:
+    doc_id: str
+    title: str
+    publisher: str
+    published: str
+    source: str
+
+
+@dataclass(frozen=True)
 class StoredSentence:
     id: int
     doc_id: str
@@ -167,6 +176,17 @@ class Store:
             cached = {doc_id: title for doc_id, title in rows}
             self._titles = cached
         return cached
+
+    def metadata(self, doc_id: str) -> DocumentMetadataRow | None:
+        """Title, publisher, date and source of a document, without its text (cached)."""
+        cached: dict[str, DocumentMetadataRow] | None = getattr(self, "_metadata", None)
+        if cached is None:
+            rows = self._db().execute(
+                "SELECT doc_id, title, publisher, published, source FROM documents"
+            )
+            cached = {row[0]: DocumentMetadataRow(*row) for row in rows}
+            self._metadata = cached
+        return cached.get(doc_id)
 
     def chunk_count(self) -> int:
         return int(self._db().execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
