@@ -9,16 +9,18 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
-from api import routes_ask
+from api import routes_ask, routes_chat, routes_openai, routes_page
 from api.auth import ApiKeyMiddleware
 from api.errors import UnhandledErrorMiddleware, install_error_handlers
 from api.limits import BodySizeLimitMiddleware, RateLimitMiddleware, TokenBucketLimiter
 from api.live_answerer import LiveAnswerer
 from api.request_ids import REQUEST_ID_HEADER, RequestIdMiddleware
-from api.slack_app import mount_slack
 from qa import __version__
 from qa.answering import Answerer
+from qa.sessions import open_session_store
 from qa.settings import Settings, get_settings
 
 
@@ -30,17 +32,26 @@ def create_app(settings: Settings | None = None, answerer: Answerer | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         live.start()  # loads the model and index once, before the first request
+        # One store per process; SQLite in WAL mode lets every worker process share the file.
+        app.state.session_store = open_session_store(settings.sessions_url())
         yield
 
-    app = FastAPI(
+    # FastAPIOffline: /docs with Swagger UI's assets served from a package, not a CDN; under
+    # /static/ so they are public, like the chat page's.
+    app = FastAPIOffline(
         title="qa",
         version=__version__,
         description="Cited, extractive answers from a folder of documents.",
         lifespan=lifespan,
+        static_url="/static/docs",
     )
     app.state.settings = settings
     app.state.live_answerer = live
     app.include_router(routes_ask.router)
+    app.include_router(routes_chat.router)
+    app.include_router(routes_openai.router)
+    app.include_router(routes_page.router)
+    app.mount("/static", StaticFiles(directory=routes_page.STATIC_DIR), name="static")
     install_error_handlers(app)
 
     # Each add_middleware wraps the app so far: the last added runs first on a request.
@@ -61,7 +72,6 @@ def create_app(settings: Settings | None = None, answerer: Answerer | None = Non
         )
     app.add_middleware(RequestIdMiddleware)
     _log_to_stderr_unless_configured()
-    mount_slack(app, settings, live)  # after logging is set up: it says whether Slack is on
     return app
 
 
