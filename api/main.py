@@ -18,6 +18,7 @@ from api.errors import UnhandledErrorMiddleware, install_error_handlers
 from api.limits import BodySizeLimitMiddleware, RateLimitMiddleware, TokenBucketLimiter
 from api.live_answerer import LiveAnswerer
 from api.request_ids import REQUEST_ID_HEADER, RequestIdMiddleware
+from api.slack_app import mount_slack
 from qa import __version__
 from qa.answering import Answerer
 from qa.sessions import open_session_store
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, answerer: Answerer | None = Non
         )
     app.add_middleware(RequestIdMiddleware)
     _log_to_stderr_unless_configured()
+    mount_slack(app, settings, live)  # after logging is set up: it says whether Slack is on
     return app
 
 
