@@ -39,7 +39,7 @@ from qa.vectors import FaissIndex, choose_index_kind
 
 FORMAT_VERSION = 1
 # Bump when cleaning or sentence annotation changes, so unchanged files are processed again.
-PROCESSING_VERSION = 4
+PROCESSING_VERSION = 5
 
 CURRENT_FILE = "CURRENT"
 BUILDS_DIR = "builds"

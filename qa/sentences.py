@@ -175,7 +175,10 @@ def _split_on_paragraphs(text: str, start: int, end: int) -> Iterator[tuple[int,
 
 
 def _stripped(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
-    while start < end and text[start].isspace():
+    """Whitespace, and a list item's bullet ("- ", "• "), are not part of the sentence."""
+    while start < end and (
+        text[start].isspace() or (text[start] in "-•*–" and text[start + 1 : start + 2] == " ")
+    ):
         start += 1
     while end > start and text[end - 1].isspace():
         end -= 1
