@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from pydantic import Field
 
-from qa.answering import Answerer, AskResponse
+from qa.answering import Answerer, AskResponse, InvalidQuestionError
 from qa.conversation import Turn
 from qa.sessions import SessionNotFoundError, SessionStore, StoredTurn, now_iso
 
@@ -37,12 +37,11 @@ class ChatService:
         Raises ``SessionNotFoundError`` for an unknown id, ``InvalidQuestionError`` for an
         empty or oversized message.
         """
+        earlier = [] if session_id is None else self.store.turns(session_id)
+        # Answer before making a session, so a refused message leaves no empty session behind.
+        response = self.answerer.ask(message, top_k=top_k, history=as_history(earlier))
         if session_id is None:
             session_id = self.store.create()
-            earlier: list[StoredTurn] = []
-        else:
-            earlier = self.store.turns(session_id)  # raises SessionNotFoundError
-        response = self.answerer.ask(message, top_k=top_k, history=as_history(earlier))
         self.store.append(session_id, _stored(response))
         return ChatResponse(**response.model_dump(), session_id=session_id)
 
@@ -50,8 +49,11 @@ class ChatService:
         """Answer the last of ``questions`` with the others as its conversation (stateless:
         for clients, such as OpenAI-style ones, that send the whole conversation each time)."""
         history: list[Turn] = []
-        for earlier in questions[:-1]:
-            response = self.answerer.ask(earlier, top_k=top_k, history=history)
+        for earlier in questions[:-1][-HISTORY_TURNS:]:
+            try:
+                response = self.answerer.ask(earlier, top_k=top_k, history=history)
+            except InvalidQuestionError:
+                continue  # an earlier message that is no question does not stop the last one
             history.append(_turn(response))
         return self.answerer.ask(questions[-1], top_k=top_k, history=history)
 
@@ -77,7 +79,7 @@ def _stored(response: AskResponse) -> StoredTurn:
         resolved_question=response.resolved_question,
         answers=[a.text for a in response.answers],
         abstained=response.abstained,
-        response=response.model_dump(),
+        response=response,
         created=now_iso(),
     )
 

@@ -76,6 +76,10 @@ def _replace_references(question: str, previous: Turn, previous_question: str) -
             if answer_name and person_asked:
                 return answer_name
             return _person_in(previous_question) or answer_name or subject
+        if analysis.answer_type in {AnswerType.PERSON, AnswerType.PERSON_OR_ORGANISATION} and (
+            lowered in {"it", "its"}
+        ):
+            return subject  # "it" is not the person just named: the thing asked about
         return answer_name or subject
 
     def replace(match: re.Match[str]) -> str:

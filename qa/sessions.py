@@ -15,6 +15,8 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field
 
+from qa.answering import AskResponse
+
 
 class SessionNotFoundError(KeyError):
     """No session with this id (never created, or deleted)."""
@@ -27,7 +29,7 @@ class StoredTurn(BaseModel):
     resolved_question: str
     answers: list[str] = Field(default_factory=list)
     abstained: bool = False
-    response: dict[str, object] = Field(default_factory=dict, description="the full answer")
+    response: AskResponse | None = Field(default=None, description="the full answer")
     created: str = ""
 
 
