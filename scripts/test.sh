@@ -5,8 +5,22 @@ cd "$(dirname "$0")/.."
 bash scripts/install.sh
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 .venv/bin/ruff check .
+
+# A throwaway PostgreSQL (installed with apt when missing and possible), so the session tests
+# run against a real server too; without one they skip and say so.
+export QA_TEST_POSTGRES_DIR=""
+if pg_env="$(bash scripts/postgres-for-tests.sh)"; then
+  eval "$pg_env"
+else
+  echo "test: no PostgreSQL could be started; its session tests will skip" >&2
+fi
+index_dir="$(mktemp -d)"
+cleanup() {
+  rm -rf "$index_dir"
+  if [ -n "$QA_TEST_POSTGRES_DIR" ]; then bash scripts/postgres-for-tests.sh stop "$QA_TEST_POSTGRES_DIR"; fi
+}
+trap cleanup EXIT
+
 .venv/bin/pytest -q
 # The gold set through the real model and index: fails when a figure falls below the baseline.
-index_dir="$(mktemp -d)"
-trap 'rm -rf "$index_dir"' EXIT
 .venv/bin/qa eval --index "$index_dir" --out "$index_dir/eval" --check
