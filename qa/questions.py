@@ -113,6 +113,8 @@ class QuestionAnalysis:
     countries_named: frozenset[str] = frozenset()
     # "Who is Laura Harth?": the name whose description is asked for.
     defines: str = ""
+    # Stems of the question's main verbs ("target", "arrest"): the relation asked about.
+    verb_terms: frozenset[str] = frozenset()
 
 
 def analyse_question(question: str) -> QuestionAnalysis:
@@ -143,6 +145,10 @@ def analyse_question(question: str) -> QuestionAnalysis:
         expected_count=_count_before(tagged, head_token) if is_list else None,
         named_terms=tuple(_named_terms(tagged, head_token, options)),
         defines=_defined_name(text),
+        verb_terms=frozenset(
+            stem(t.text.lower()) for t in tagged
+            if t.pos == "VERB" and t.text.lower() not in STOP_WORDS | _LIGHT_VERBS
+        ),
         countries_named=frozenset(
             code
             for t in tagged
@@ -206,6 +212,11 @@ def _count_before(tokens: list[_Token], head: _Token | None) -> int | None:
             return int(word)
     return None
 
+
+_LIGHT_VERBS = frozenset(
+    """be is are was were been being have has had do does did make made get got go went
+    come came take took give gave use used""".split()
+)
 
 _DEFINITION = re.compile(
     r"^(?i:who|what)\s+(?i:is|was|are|were)\s+(?:(?i:the)\s+)?((?:[A-Z][\w’'.-]*\s*){1,6})\??$"

@@ -196,7 +196,11 @@ class Reader:
             return []
         vectors = np.asarray(self._sentence_vectors[[s.id for s in stored]])
         similarities = vectors @ query_vector.reshape(-1)
-        weights = [max(self._idf(t), 0.0) for t in question.focus_terms]
+        # The question's main verb names the relation asked about: it weighs double.
+        weights = [
+            max(self._idf(t), 0.0) * (2.0 if t & question.verb_terms else 1.0)
+            for t in question.focus_terms
+        ]
         # Where the question's own words stand (not their variants: "Dutch" is not
         # "Amsterdam" when cutting a clause).
         question_words = [
@@ -571,6 +575,14 @@ def _typed_spans(
     labels = _LABELS.get(wanted, _ANY_NAME)
     for span in spans:
         name = text[span.start : span.end]
+        if (
+            span.label == "NP"
+            and wanted in {AnswerType.PERSON_OR_ORGANISATION, AnswerType.PERSON}
+            and question.head is None
+            and _names_people(name)
+        ):
+            yield Span(span.start, span.end, "PEOPLE")  # "who do they target?": a kind of people
+            continue
         if span.label == "NP" and wanted in _NAMED_BY_PHRASE:
             headed = _headed_phrase(text, span, head_stem)
             if (
@@ -603,6 +615,20 @@ def _typed_spans(
         if span.label == "QUOTE" and not _looks_like_title(name):
             continue
         yield span
+
+
+def _names_people(phrase: str) -> bool:
+    """A plural noun phrase for a kind of people ("public officials", "Chinese dissidents")."""
+    found = words(phrase)
+    return len(found) >= 2 and found[-1] in _PEOPLE_NOUNS and not phrase[:1].isupper()
+
+
+_PEOPLE_NOUNS = frozenset(
+    """officials businesspeople people dissidents activists critics nationals citizens
+    fugitives residents students exiles journalists officers agents suspects victims families
+    relatives workers members leaders politicians lawmakers experts researchers children
+    women men refugees migrants immigrants diplomats police""".split()
+)
 
 
 def _headed_phrase(text: str, span: Span, head_stem: str | None) -> Span | None:
@@ -682,6 +708,8 @@ def _next_to_head(tokens: list[tuple[int, int, str]], span: Span, head_stem: str
 def _label_preference(label: str, answer_type: AnswerType) -> float:
     if answer_type is AnswerType.PERSON_OR_ORGANISATION and label == "PERSON":
         return 0.03
+    if label == "PEOPLE":
+        return -0.03  # a name, when there is one, answers "who" better than a description
     if answer_type is AnswerType.CITY and label == "GPE":
         return 0.02
     return 0.0
