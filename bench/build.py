@@ -1,0 +1,83 @@
+"""Index build throughput and peak memory, and the plain sentence-transformers baseline.
+
+The build runs in a child process (``python -m bench.build <corpus> <index>``) so its peak
+resident memory is its own, not the bench's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from qa.settings import Settings
+
+CHUNK_WORDS = 120
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def measure_build(corpus_dir: Path, index_dir: Path) -> dict[str, object]:
+    """Build ``corpus_dir`` from scratch into ``index_dir`` in a child process; its figures."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.build", str(corpus_dir), str(index_dir)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def _build_in_this_process(corpus_dir: Path, index_dir: Path) -> dict[str, object]:
+    from qa.embedding import load_embedder
+    from qa.indexing import build_index
+
+    settings = Settings(corpus_dir=corpus_dir, index_dir=index_dir)
+    started = time.perf_counter()
+    embedder = load_embedder(settings.resolved_model_path(), settings.embed_batch_size)
+    model_seconds = time.perf_counter() - started
+    rss_before = _rss_mb()
+    report = build_index(settings, lambda: embedder, force=True, progress=False)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    from qa.indexing import current_build_dir, read_manifest
+
+    folder = current_build_dir(index_dir)
+    assert folder is not None
+    manifest = read_manifest(folder)
+    return {
+        "documents": report.documents,
+        "chunks": report.chunks,
+        "sentences": manifest.sentence_count,
+        "texts_embedded": manifest.sentence_count + report.chunks,
+        "index_kind": manifest.index_kind,
+        "model_load_seconds": round(model_seconds, 2),
+        "build_seconds": round(report.seconds, 2),
+        "chunks_per_second": round(report.chunks / report.seconds, 2),
+        "rss_before_build_mb": round(rss_before, 1),
+        "peak_rss_mb": round(peak_mb, 1),
+    }
+
+
+def synthetic_chunks(corpus_dir: Path, count: int, words: int = CHUNK_WORDS) -> list[str]:
+    """``count`` chunks of ``words`` words cut from the corpus text at staggered offsets."""
+    text = " ".join(p.read_text(errors="replace") for p in sorted(corpus_dir.glob("*.txt")))
+    tokens = text.split()
+    if len(tokens) <= words:
+        raise ValueError(f"the corpus in {corpus_dir} has fewer than {words} words")
+    span = len(tokens) - words
+    # A stride coprime with most spans walks the text without repeating chunks early.
+    return [" ".join(tokens[(i * 97) % span :][:words]) for i in range(count)]
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    print(json.dumps(_build_in_this_process(Path(sys.argv[1]), Path(sys.argv[2]))))

@@ -1,0 +1,74 @@
+"""In-process answering latency: `Answerer.ask` over the gold questions, against the floor.
+
+The floor is what any dense retriever must pay per question: one query embedding and one FAISS
+search, with the same model and the same index the answerer uses. Everything above it is
+question analysis, BM25, fusion, SQLite reads and the reader.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from bench.measures import Latency
+from qa.answering import Answerer
+from qa.indexing import CHUNK_INDEX_FILE, current_build_dir, read_manifest
+from qa.settings import Settings
+from qa.vectors import FaissIndex
+
+WARM_UP_QUESTIONS = 5
+
+
+def gold_questions(path: Path) -> list[str]:
+    """The standalone questions of a gold file (follow-ups with a history are left out)."""
+    questions = []
+    for line in path.read_text().splitlines():
+        if line.strip():
+            row = json.loads(line)
+            if not row.get("history"):
+                questions.append(str(row["question"]))
+    return questions
+
+
+def measure_ask(settings: Settings, questions: list[str], rounds: int = 1) -> dict[str, object]:
+    answerer = Answerer(settings)
+    folder = current_build_dir(settings.index_dir)
+    assert folder is not None
+    kind = read_manifest(folder).index_kind
+    vectors = FaissIndex.load(folder / CHUNK_INDEX_FILE, kind)
+    embedder = answerer._embedder
+    candidates = settings.retrieval_candidates
+
+    def floor(question: str) -> None:
+        vector = embedder.encode([question])
+        vectors.search(vector, candidates)
+
+    for question in questions[:WARM_UP_QUESTIONS]:
+        answerer.ask(question)
+        floor(question)
+    ask_times: list[float] = []
+    floor_times: list[float] = []
+    # Interleave the two so background load on the machine hits both alike.
+    for _ in range(rounds):
+        for question in questions:
+            started = time.perf_counter()
+            answerer.ask(question)
+            ask_times.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            floor(question)
+            floor_times.append(time.perf_counter() - started)
+    ask, base = Latency.of(ask_times), Latency.of(floor_times)
+    return {
+        "questions": len(questions),
+        "rounds": rounds,
+        "index_kind": kind,
+        "ask": asdict(ask),
+        "floor": asdict(base),
+        "ratio_p50": round(ask.p50_ms / base.p50_ms, 2),
+        "ratio_p95": round(ask.p95_ms / base.p95_ms, 2),
+        "reader_overhead_p50_ms": round(ask.p50_ms - base.p50_ms, 2),
+        "reader_overhead_p95_ms": round(ask.p95_ms - base.p95_ms, 2),
+        "reader_overhead_mean_ms": round(ask.mean_ms - base.mean_ms, 2),
+    }

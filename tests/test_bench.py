@@ -1,0 +1,95 @@
+"""The bench's pure helpers: recall, overlap, percentiles, synthetic vectors, loopback guard."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+# bench/ is a script folder beside the package, not part of the installed `qa`; make it
+# importable from the repository root whichever way pytest was started.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.build import synthetic_chunks
+from bench.load import require_loopback
+from bench.measures import Latency, recall_at_k, row_cosines, top_k_overlap
+from bench.report import table
+from bench.synthetic import clustered_queries, clustered_vectors
+
+
+def test_recall_counts_shared_ids_per_query() -> None:
+    exact = np.array([[1, 2, 3, 4], [5, 6, 7, 8]])
+    found = np.array([[4, 3, 9, 1], [5, 6, 7, 8]])
+    # first query finds 3 of 4, second all 4
+    assert recall_at_k(found, exact, 4) == pytest.approx((0.75 + 1.0) / 2)
+
+
+def test_recall_looks_at_the_first_k_only_and_ignores_padding() -> None:
+    exact = np.array([[1, 2, 3]])
+    assert recall_at_k(np.array([[1, -1, 2]]), exact, 2) == pytest.approx(0.5)
+    assert recall_at_k(np.array([[-1, -1, -1]]), exact, 3) == 0.0
+
+
+def test_recall_refuses_mismatched_query_counts() -> None:
+    with pytest.raises(ValueError):
+        recall_at_k(np.zeros((2, 3)), np.zeros((3, 3)), 3)
+
+
+def test_top_k_overlap() -> None:
+    assert top_k_overlap([1, 2, 3, 4, 5], [5, 4, 3, 2, 1], 5) == 1.0
+    assert top_k_overlap([1, 2, 3, 4, 5], [1, 2, 9, 9, 9, 3], 5) == pytest.approx(0.4)
+    assert top_k_overlap([], [], 5) == 1.0
+
+
+def test_latency_percentiles_are_in_milliseconds() -> None:
+    summary = Latency.of([0.001 * i for i in range(1, 101)])
+    assert summary.count == 100
+    assert summary.p50_ms == pytest.approx(50.5)
+    assert summary.p95_ms == pytest.approx(95.05)
+    assert np.isnan(Latency.of([]).p50_ms)
+
+
+def test_row_cosines() -> None:
+    a = np.array([[1.0, 0.0], [0.0, 2.0]])
+    b = np.array([[2.0, 0.0], [1.0, 0.0]])
+    assert row_cosines(a, b) == pytest.approx([1.0, 0.0])
+
+
+def test_synthetic_vectors_are_normalised_deterministic_and_clustered() -> None:
+    vectors = clustered_vectors(2_000, dimensions=64, seed=3)
+    assert vectors.dtype == np.float32 and vectors.shape == (2_000, 64)
+    assert np.linalg.norm(vectors, axis=1) == pytest.approx(np.ones(2_000), abs=1e-5)
+    assert np.array_equal(vectors, clustered_vectors(2_000, dimensions=64, seed=3))
+    queries = clustered_queries(20, 2_000, dimensions=64, seed=3)
+    nearest = (queries @ vectors.T).max(axis=1)
+    # a query lands in a topic: its nearest corpus vector is far closer than a random pair
+    assert float(np.median(nearest)) > 0.5
+    assert abs(float(np.median(vectors[:100] @ vectors[100:200].T))) < 0.2
+
+
+def test_synthetic_chunks_have_the_asked_length(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text(" ".join(f"w{i}" for i in range(500)))
+    chunks = synthetic_chunks(tmp_path, 10, words=120)
+    assert len(chunks) == 10
+    assert all(len(c.split()) == 120 for c in chunks)
+    with pytest.raises(ValueError):
+        synthetic_chunks(tmp_path, 1, words=1_000)
+
+
+def test_load_test_runs_on_loopback_only() -> None:
+    require_loopback("http://127.0.0.1:8000")
+    require_loopback("http://localhost:8000")
+    require_loopback("http://[::1]:8000")
+    with pytest.raises(ValueError):
+        require_loopback("http://example.com")
+    with pytest.raises(ValueError):
+        require_loopback("http://10.0.0.5:8000")
+
+
+def test_table_aligns_columns() -> None:
+    text = table(["a", "bb"], [[1, 2.5], ["xyz", 1234.0]])
+    lines = text.splitlines()
+    assert lines[0].startswith("a  ") and lines[1].startswith("---")
+    assert "1,234.0" in lines[3]
