@@ -438,13 +438,14 @@ def _sentence_terms(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
+def _token_stems(body: str) -> tuple[str, ...]:
+    """The stem of every token of a sentence, in order."""
+    return _cached_stems(tuple(m.group() for m in _TOKEN.finditer(body)))
+
+
 def _matching_positions(body: str, focus_terms: Iterable[frozenset[str]]) -> list[int]:
     wanted = set().union(*focus_terms) if focus_terms else set()
-    return [
-        i
-        for i, m in enumerate(_TOKEN.finditer(body))
-        if stem(m.group().lower().rstrip(".")) in wanted
-    ]
+    return [i for i, token_stem in enumerate(_token_stems(body)) if token_stem in wanted]
 
 
 def _closeness_map(
@@ -453,13 +454,19 @@ def _closeness_map(
     weights: dict[frozenset[str], float],
 ) -> list[tuple[list[int], float]]:
     """For each question term found in the sentence: where it stands and how much it weighs."""
-    stems = [stem(t[2].lower().rstrip(".")) for t in tokens]
+    stems = _cached_stems(tuple(t[2] for t in tokens))
     found = []
     for term in focus_terms:
         positions = [i for i, s in enumerate(stems) if s in term]
         if positions:
             found.append((positions, weights.get(term, 1.0)))
     return found
+
+
+@lru_cache(maxsize=65536)
+def _cached_stems(token_texts: tuple[str, ...]) -> tuple[str, ...]:
+    """Stems of a sentence's tokens, computed once per sentence (they never change)."""
+    return tuple(stem(t.lower().rstrip(".")) for t in token_texts)
 
 
 _DETERMINERS = (

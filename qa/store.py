@@ -205,8 +205,19 @@ class Store:
         return [row[0] for row in self._db().execute("SELECT text FROM chunks ORDER BY id")]
 
     def sentences(self, ids: Iterable[int]) -> list[StoredSentence]:
-        """Sentences by id with their spans, in id order."""
+        """Sentences by id with their spans, in id order (kept once read: a build never
+        changes, and the same sentences come back question after question)."""
         wanted = sorted(set(ids))
+        cache: dict[int, StoredSentence] = self.__dict__.setdefault("_sentence_cache", {})
+        missing = [i for i in wanted if i not in cache]
+        if missing:
+            if len(cache) > 200_000:
+                cache.clear()
+            for sentence in self._read_sentences(missing):
+                cache[sentence.id] = sentence
+        return [cache[i] for i in wanted if i in cache]
+
+    def _read_sentences(self, wanted: list[int]) -> list[StoredSentence]:
         if not wanted:
             return []
         marks = ",".join("?" * len(wanted))
