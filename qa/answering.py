@@ -7,6 +7,7 @@ question by the CLI, the HTTP API, the chat endpoints and the evaluation alike.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -112,6 +113,8 @@ class Answerer:
             settings.resolved_model_path(), settings.embed_batch_size
         )
         self._reload_lock = threading.Lock()
+        slots = settings.max_concurrent_answers or os.cpu_count() or 1
+        self._answer_slots = threading.BoundedSemaphore(slots)
         warm_places()
 
     @property
@@ -121,14 +124,18 @@ class Answerer:
     def ask(self, question: str, top_k: int = 5, history: Sequence[Turn] = ()) -> AskResponse:
         """Answer ``question`` (a follow-up of ``history`` if given) from the documents."""
         question = self._validated(question)
-        top_k = max(1, min(top_k, self.settings.max_top_k))
+        with self._answer_slots:  # waiters are woken in arrival order
+            return self._answer(question, max(1, min(top_k, self.settings.max_top_k)), history)
+
+    def _answer(self, question: str, top_k: int, history: Sequence[Turn]) -> AskResponse:
         resolved = resolve_question(question, history)
         analysis = analyse_question(resolved)
         build = self._build  # one consistent build for the whole question
         query_vector = self._embedder.encode([resolved])[0]
         wanted = _READER_PASSAGES_FOR_LISTS if analysis.is_list else _READER_PASSAGES
         passages = build.retriever.search(resolved, query_vector, max(top_k, wanted))
-        answers = build.reader.read(analysis, query_vector, passages)
+        # The reader sees the same passages whatever top_k asks to be shown.
+        answers = build.reader.read(analysis, query_vector, passages[:wanted])
         return AskResponse(
             question=question,
             resolved_question=resolved,

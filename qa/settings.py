@@ -39,7 +39,9 @@ class Settings(BaseSettings):
     min_answer_score: float = 0.38
     max_list_items: int = 25
 
-    # Requests.
+    # Requests. Answering is CPU-bound: more answers at once than cores only makes every one
+    # of them slower, so the rest wait their turn in order (0 means one per core).
+    max_concurrent_answers: int = 0
     max_question_chars: int = 1000
     max_top_k: int = 50
     max_body_bytes: int = 64 * 1024
