@@ -286,7 +286,9 @@ def citation_supported(answer: Answer, doc_ids: Sequence[str]) -> bool:
     if not answer.citations:
         return False
     first = answer.citations[0]
-    return first.doc_id in doc_ids and _contains(first.quote, answer.text)
+    # Verbatim first: normalisation glues "Madrid-based" into one word and would miss "Madrid".
+    quoted = answer.text in first.quote or _contains(first.quote, answer.text)
+    return first.doc_id in doc_ids and quoted
 
 
 def citation_score(item: GoldItem, answers: Sequence[Answer]) -> float:

@@ -405,3 +405,27 @@ def test_run_cli_check_without_a_baseline_says_how_to_make_one(tmp_path: Path) -
             baseline_path=tmp_path / "missing.json",
             answerer=FakeAnswerer({}),
         )
+
+
+def test_a_citation_quoting_the_answer_inside_a_hyphenated_word_counts() -> None:
+    from qa.evaluation import citation_supported
+    from qa.reader import Answer, Citation
+
+    quote = "Madrid-based human rights group Safeguard Defenders says it found more."
+    answer = Answer(
+        text="Madrid",
+        score=0.9,
+        citations=[
+            Citation(
+                doc_id="d1",
+                title="t",
+                start=0,
+                end=6,
+                quote=quote,
+                quote_start=0,
+                quote_end=len(quote),
+            )
+        ],
+    )
+    assert citation_supported(answer, ["d1"])
+    assert not citation_supported(answer, ["d2"])
