@@ -146,7 +146,8 @@ def analyse_question(question: str) -> QuestionAnalysis:
         named_terms=tuple(_named_terms(tagged, head_token, options)),
         defines=_defined_name(text),
         verb_terms=frozenset(
-            stem(t.text.lower()) for t in tagged
+            stem(t.text.lower())
+            for t in tagged
             if t.pos == "VERB" and t.text.lower() not in STOP_WORDS | _LIGHT_VERBS
         ),
         countries_named=frozenset(
@@ -257,6 +258,7 @@ def _tagged(text: str) -> list[_Token]:
     return [_Token(t.text, t.idx, t.pos_, t.tag_) for t in _tagger()(text)]
 
 
+_QUOTE_MARKS = frozenset({'"', "“", "”", "'", "‘", "’", "``", "''"})
 _COUNT_NOUNS = frozenset(
     {
         "number",
@@ -303,6 +305,8 @@ def _head_noun(wh: str, tokens: list[_Token], after: int) -> _Token | None:
         and _noun_run_ends_in_of(rest[2:])
     ):
         index = 2  # "what is the *name* of ...", "what is the *capital* of ..."
+    while index < len(rest) and rest[index].text in _QUOTE_MARKS:
+        index += 1  # what "unconventional measures" ...
     while index < len(rest):
         token = rest[index]
         following = rest[index + 1] if index + 1 < len(rest) else None

@@ -506,6 +506,8 @@ def _candidate_spans(
         return
     if head_stem and question.answer_type in _NAMED_BY_PHRASE:
         yield from _names_by_head(text, sentence.start, sentence.end, head_stem)
+    if head_stem and question.is_list and question.answer_type is AnswerType.ENTITY:
+        yield from _examples_of_head(text, sentence.start, sentence.end, head_stem)
     for span in _typed_spans(sentence.spans, text, question, head_stem):
         if question.answer_type is not AnswerType.NUMBER:
             span = _trimmed_span(text, span)
@@ -530,6 +532,40 @@ def _names_by_head(text: str, start: int, end: int, head_stem: str) -> Iterable[
     for match in re.finditer(rf"\b([a-z][\w-]*),?\s+({_CAPITALISED_RUN})", body):
         if stem(match.group(1)) == head_stem:
             yield Span(start + match.start(2), start + match.end(2), "HEADED")
+
+
+def _examples_of_head(text: str, start: int, end: int, head_stem: str) -> Iterable[Span]:
+    """The examples a sentence gives of the question's kind-noun: "unconventional measures,
+    such as abduction and entrapment" -> "abduction", "entrapment"."""
+    body = text[start:end]
+    for match in re.finditer(r"\b([a-z][\w-]*)[\"”’',]*\s+(?:such as|including|like)\s+", body):
+        if stem(match.group(1)) != head_stem:
+            continue
+        rest_start = match.end()
+        stop = re.search(r"[.;:!?](?:\s|$)|\s[–—―]\s", body[rest_start:])
+        listing_end = rest_start + (stop.start() if stop else len(body) - rest_start)
+        for item_start, item_end in _enumeration_items(body, rest_start, listing_end):
+            if len(body[item_start:item_end].split()) <= 5:
+                yield Span(start + item_start, start + item_end, "EXAMPLE")
+
+
+def _enumeration_items(text: str, start: int, end: int) -> Iterable[tuple[int, int]]:
+    """The items of "A, B and C" between ``start`` and ``end``, without the commas and
+    conjunctions."""
+    position = start
+    for separator in re.finditer(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+", text[start:end]):
+        yield from _stripped_piece(text, position, start + separator.start())
+        position = start + separator.end()
+    yield from _stripped_piece(text, position, end)
+
+
+def _stripped_piece(text: str, start: int, end: int) -> Iterable[tuple[int, int]]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end > start:
+        yield start, end
 
 
 def _trimmed_span(text: str, span: Span) -> Span:
@@ -557,22 +593,10 @@ def _list_parts(
     if "," not in piece and " and " not in piece:
         yield span
         return
-    pieces: list[tuple[int, int]] = []
-    for part in re.finditer(r"[^,]+", piece):
-        offset = span.start + part.start()
-        for sub in re.finditer(r"(?:(?!\s(?:and|or)\s).)+", part.group()):
-            pieces.append((offset + sub.start(), offset + sub.end()))
-    for start, end in pieces:
+    for start, end in _enumeration_items(text, span.start, span.end):
         item = _trimmed_span(text, Span(start, end, span.label))
-        name = text[item.start : item.end].strip()
-        if not name:
-            continue
-        inner_start = item.start + (
-            len(text[item.start : item.end]) - len(text[item.start : item.end].lstrip())
-        )
-        inner = Span(inner_start, inner_start + len(name), span.label)
-        if any(True for _ in _typed_spans([inner], text, question, head_stem)):
-            yield inner
+        if item.end > item.start and any(_typed_spans([item], text, question, head_stem)):
+            yield item
 
 
 def _typed_spans(
