@@ -21,6 +21,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-.venv/bin/pytest -q
+.venv/bin/pytest
 # The gold set through the real model and index: fails when a figure falls below the baseline.
 .venv/bin/qa eval --index "$index_dir" --out "$index_dir/eval" --check
