@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
 
-from qa.places import city_countries, country_code, country_of_adjective
+from qa.places import city_countries, country_code, country_display_name, country_of_adjective
 from qa.questions import AnswerType, analyse_question
 from qa.terms import STOP_WORDS
 
@@ -134,8 +134,8 @@ def _answer_as_name(turn: Turn) -> str | None:
         for a in turn.answers
         if 0 < len(a.split()) <= 6 and a.strip()[:1].isupper() or a.strip()[:1].isdigit()
     ]
-    if not names or len(names) != len(turn.answers):
-        return None
+    if not names or len(names) != len(turn.answers) or len(names) > 4:
+        return None  # a long list reads badly as a name: "they" stays a pronoun
     if len(names) == 1:
         return names[0]
     return ", ".join(names[:-1]) + " and " + names[-1]
@@ -170,10 +170,15 @@ def _person_in(question: str) -> str | None:
 
 
 def _place_in(question: str) -> str | None:
+    """A place the question names, or implies by an adjective ("the Canadian investigation")."""
     for name in _names(question):
         for candidate in (name, name.split()[0]):
             if country_code(candidate) or city_countries(candidate):
                 return candidate
+    for word in re.findall(r"\b[A-Z][a-z]+\b", question):
+        code = country_of_adjective(word)
+        if code and not country_code(word):
+            return country_display_name(code)
     return None
 
 

@@ -160,6 +160,14 @@ def country_words(code: str) -> frozenset[str]:
     return frozenset(found)
 
 
+def country_display_name(code: str) -> str:
+    """How a country is usually written: "Canada", "South Korea"."""
+    country = pycountry.countries.get(alpha_2=code)
+    if country is None:
+        return code
+    return str(getattr(country, "common_name", None) or country.name)
+
+
 def country_names(code: str) -> list[str]:
     """Every known name of the country with this ISO code."""
     return [name for name, c in _countries().items() if c == code]

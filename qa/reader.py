@@ -581,6 +581,8 @@ def _trimmed_span(text: str, span: Span) -> Span:
                 changed = True
                 break
     while end > start and text[end - 1] in ".,;:!?\"”’' ":
+        if text[end - 1] == "." and re.search(r"\b[A-Z]\.$", text[start:end]):
+            break  # "U.S.", "U.K.": the dot belongs to the name
         end -= 1
     return Span(start, end, span.label)
 
