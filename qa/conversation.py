@@ -85,10 +85,12 @@ def _replace_references(question: str, previous: Turn, previous_question: str) -
     def replace(match: re.Match[str]) -> str:
         pronoun = match.group(0)
         rest = question[match.end() :].lstrip()
-        if pronoun.lower() == "there" and re.match(
-            r"(?i)(is|was|are|were|will|has|have|had)\b", rest
+        before = question[: match.start()].rstrip().split(" ")[-1].lower()
+        if pronoun.lower() == "there" and (
+            re.match(r"(?i)(is|was|are|were|will|has|have|had|seems?)\b", rest)
+            or before in {"is", "was", "are", "were", "will", "has", "have", "had", "be"}
         ):
-            return pronoun  # "there was no need": not a place
+            return pronoun  # "there was no need", "was there a strike": not a place
         name = referent(pronoun)
         if name is None:
             return pronoun
@@ -129,11 +131,8 @@ def _replace_references(question: str, previous: Turn, previous_question: str) -
 
 def _answer_as_name(turn: Turn) -> str | None:
     """The previous answer(s), when short enough to stand for a name in a question."""
-    names = [
-        a.strip()
-        for a in turn.answers
-        if 0 < len(a.split()) <= 6 and a.strip()[:1].isupper() or a.strip()[:1].isdigit()
-    ]
+    # A name starts with a capital; a number or a date is no referent for "it" or "she".
+    names = [a.strip() for a in turn.answers if 0 < len(a.split()) <= 6 and a.strip()[:1].isupper()]
     if not names or len(names) != len(turn.answers) or len(names) > 4:
         return None  # a long list reads badly as a name: "they" stays a pronoun
     if len(names) == 1:

@@ -9,6 +9,7 @@ are copied from the previous build with their vectors: only what changed is embe
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -158,7 +159,18 @@ def staleness(settings: Settings, model_name: str) -> str:
 
 
 def model_name_of(settings: Settings) -> str:
-    return Path(settings.resolved_model_path()).name
+    """The model's identity for the manifest: its folder and a digest of its configuration and
+    weights' sizes, so another model in a folder of the same name still makes the index stale."""
+    folder = Path(settings.resolved_model_path())
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            digest.update(str(path.relative_to(folder)).encode())
+            if path.suffix in {".json", ".txt"} and path.stat().st_size < 5_000_000:
+                digest.update(path.read_bytes())
+            else:
+                digest.update(str(path.stat().st_size).encode())
+    return f"{folder.parent.name}/{folder.name}@{digest.hexdigest()[:12]}"
 
 
 # --- building -------------------------------------------------------------------------------
@@ -206,7 +218,7 @@ def build_index(
             for f in loaded.failures
         ]
         previous = _PreviousBuild.open(previous_dir, model_name, settings)
-        prepared, reused = _prepare(loaded.documents, previous, failures, show)
+        prepared, reused = _prepare(loaded.documents, previous, failures, settings, show)
         if not prepared:
             raise EmptyCorpusError(
                 f"no readable document in {settings.corpus_dir}"
@@ -315,6 +327,7 @@ def _prepare(
     documents: list[SourceDocument],
     previous: _PreviousBuild | None,
     failures: list[ManifestFailure],
+    settings: Settings,
     show: bool,
 ) -> tuple[list[_PreparedDocument], int]:
     prepared: list[_PreparedDocument] = []
@@ -341,7 +354,13 @@ def _prepare(
         unit="doc",
     )
     for (source, text), sentences in bar:
-        chunks = chunk_document(source.doc_id, text, sentences)
+        chunks = chunk_document(
+            source.doc_id,
+            text,
+            sentences,
+            max_words=settings.chunk_max_words,
+            overlap_sentences=settings.chunk_overlap_sentences,
+        )
         prepared.append(
             _PreparedDocument(
                 source=source,

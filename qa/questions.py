@@ -83,11 +83,14 @@ _PLURAL_HEADS = frozenset(
 )
 
 _WH = re.compile(
-    r"\b(how many|how much|how long|how old|how early|how soon|since when|what year|which year"
+    r"\b(how many|how much|how long|how old|how tall|how high|how far|how big|how large"
+    r"|how deep|how wide|how heavy|how early|how soon|since when|what year|which year"
     r"|who|whom|whose|where|when|why|how|which|what)\b",
     re.IGNORECASE,
 )
-_LIST_CUES = re.compile(r"\b(list|name all|name the|all the|every|each of)\b", re.IGNORECASE)
+_LIST_CUES = re.compile(
+    r"^(?:please\s+)?list\b|\b(name all|all the|every|each of)\b", re.IGNORECASE
+)
 _CALLED = re.compile(r"\b(?:called|titled|named)\s*\??$", re.IGNORECASE)
 
 
@@ -120,10 +123,12 @@ class QuestionAnalysis:
 def analyse_question(question: str) -> QuestionAnalysis:
     text = question.strip()
     lowered = text.lower()
-    match = _question_word(lowered)
-    wh = match.group(1) if match else ""
+    imperative = _IMPERATIVE.match(text)
+    match = None if imperative else _question_word(lowered)
+    wh = "which" if imperative else (match.group(1) if match else "")
     tagged = _tagged(text)
-    head_token = _head_noun(wh, tagged, match.end() if match else 0)
+    after = imperative.end() if imperative else (match.end() if match else 0)
+    head_token = _head_noun(wh, tagged, after)
     head = head_token.text.lower() if head_token else None
     answer_type = _answer_type(wh, head, lowered)
     options = _options(text)
@@ -213,6 +218,29 @@ def _count_before(tokens: list[_Token], head: _Token | None) -> int | None:
             return int(word)
     return None
 
+
+_MEASURE_WH = frozenset(
+    {
+        "how many",
+        "how much",
+        "how long",
+        "how old",
+        "how tall",
+        "how high",
+        "how far",
+        "how big",
+        "how large",
+        "how deep",
+        "how wide",
+        "how heavy",
+    }
+)
+# "List the countries that ...", "Name the engineer who ...": a command that asks "which".
+_IMPERATIVE = re.compile(
+    r"^(?:please\s+)?(?:list|name|give|identify|tell me)\s+(?:me\s+)?(?:all\s+)?(?:of\s+)?"
+    r"(?:the\s+)?",
+    re.IGNORECASE,
+)
 
 _LIGHT_VERBS = frozenset(
     """be is are was were been being have has had do does did make made get got go went
@@ -367,7 +395,7 @@ def _options(text: str) -> tuple[str, ...]:
 
 
 def _answer_type(wh: str, head: str | None, lowered: str) -> AnswerType:
-    if wh in {"how many", "how much", "how long", "how old"}:
+    if wh in _MEASURE_WH:
         return AnswerType.DATE if wh == "how long" and "ago" in lowered else AnswerType.NUMBER
     if wh in {"what year", "which year", "when", "how early", "how soon", "since when"}:
         return AnswerType.DATE

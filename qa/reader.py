@@ -528,10 +528,10 @@ def _names_by_head(text: str, start: int, end: int, head_stem: str) -> Iterable[
     body = text[start:end]
     for match in re.finditer(rf"({_CAPITALISED_RUN})\s+([a-z][\w-]*)", body):
         if stem(match.group(2)) == head_stem and match.start(1) > 0:
-            yield Span(start + match.start(1), start + match.end(1), "HEADED")
+            yield _trimmed_span(text, Span(start + match.start(1), start + match.end(1), "HEADED"))
     for match in re.finditer(rf"\b([a-z][\w-]*),?\s+({_CAPITALISED_RUN})", body):
         if stem(match.group(1)) == head_stem:
-            yield Span(start + match.start(2), start + match.end(2), "HEADED")
+            yield _trimmed_span(text, Span(start + match.start(2), start + match.end(2), "HEADED"))
 
 
 def _examples_of_head(text: str, start: int, end: int, head_stem: str) -> Iterable[Span]:

@@ -135,11 +135,6 @@ def test_the_newspaper_that_reported_the_rcmp_investigation_is_named(
     assert "Journal de Montreal" in first.citations[0].quote
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a name found right after the question's kind-noun ('news broadcaster CNN.') "
-    "keeps the sentence's full stop: the answer is 'CNN.'",
-)
 def test_a_name_at_the_end_of_a_sentence_is_answered_without_the_full_stop(
     real_answerer: Answerer,
 ) -> None:

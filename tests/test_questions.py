@@ -104,11 +104,6 @@ def test_names_in_the_question_must_be_spoken_of_by_the_answer() -> None:
     assert frozenset({stem("quillby")}) in analysis.named_terms
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: 'how tall/high/far/big' is read as a PHRASE question, so the reader answers "
-    "'How tall is the Harbour Tower?' with 'The Harbour Tower' instead of a measure",
-)
 @pytest.mark.parametrize(
     "question",
     ["How tall is the Quillby clock tower?", "How far is Brindle from Marrow?"],
@@ -117,11 +112,6 @@ def test_how_tall_or_far_asks_for_a_measure(question: str) -> None:
     assert analyse_question(question).answer_type is AnswerType.NUMBER
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: an imperative 'List the X' / 'Name the X' has no wh-word, so the kind-noun is "
-    "never read: the question becomes a single PHRASE answer",
-)
 @pytest.mark.parametrize(
     ("question", "answer_type"),
     [
