@@ -509,6 +509,8 @@ def _candidate_spans(
     if head_stem and question.is_list and question.answer_type is AnswerType.ENTITY:
         yield from _examples_of_head(text, sentence.start, sentence.end, head_stem)
     for span in _typed_spans(sentence.spans, text, question, head_stem):
+        if question.answer_type in {AnswerType.TITLE, AnswerType.ORGANISATION}:
+            span = _whole_name(text, span, sentence.end)
         if question.answer_type is not AnswerType.NUMBER:
             span = _trimmed_span(text, span)
         if span.end <= span.start:
@@ -566,6 +568,22 @@ def _stripped_piece(text: str, start: int, end: int) -> Iterable[tuple[int, int]
         end -= 1
     if end > start:
         yield start, end
+
+
+_NAME_CONTINUES = re.compile(
+    r"\s+(?:of|on|for|and|de)\s+(?:the\s+)?[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*"
+)
+
+
+def _whole_name(text: str, span: Span, limit: int) -> Span:
+    """A name the tagger cut short: "Vienna Convention" *on Consular Relations*."""
+    end = span.end
+    while True:
+        more = _NAME_CONTINUES.match(text, end, limit)
+        if not more:
+            break
+        end = more.end()
+    return Span(span.start, end, span.label) if end != span.end else span
 
 
 def _trimmed_span(text: str, span: Span) -> Span:
