@@ -34,8 +34,11 @@ def create_app(settings: Settings | None = None, answerer: Answerer | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         live.start()  # loads the model and index once, before the first request
         # One store per process; SQLite in WAL mode lets every worker process share the file.
-        app.state.session_store = open_session_store(settings.sessions_url())
+        app.state.session_store = store = open_session_store(settings.sessions_url())
         yield
+        close = getattr(store, "close", None)  # PostgreSQL: hand the pooled connections back
+        if close is not None:
+            close()
 
     # FastAPIOffline: /docs with Swagger UI's assets served from a package, not a CDN; under
     # /static/ so they are public, like the chat page's.
