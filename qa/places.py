@@ -147,7 +147,8 @@ def country_of_capital(name: str) -> str | None:
 @lru_cache(maxsize=512)
 def country_words(code: str) -> frozenset[str]:
     """Single words that stand for a country in text: its one-word names, the initials of its
-    longer names ("prc", "usa"), its capital, and its adjectives ("spanish")."""
+    longer names ("prc", "usa"), and its adjectives ("spanish"). Not its capital: "Beijing"
+    may stand for China, but a sentence about Madrid is not about all of Spain."""
     found: set[str] = set()
     for name in country_names(code):
         parts = [p for p in name.split() if p not in {"of", "the", "and"}]
@@ -155,8 +156,19 @@ def country_words(code: str) -> frozenset[str]:
             found.add(name)
         elif len(parts) > 1:
             found.add("".join(p[0] for p in parts))
-    found |= {capital for capital, c in _capitals().items() if c == code and " " not in capital}
     found |= {adjective for adjective, c in _IRREGULAR_DEMONYMS.items() if c == code}
+    # Regular adjectives: Canada -> Canadian, Japan -> Japanese, Korea -> Korean, China ->
+    # Chinese. Forms that are no word never occur in text, so making too many costs nothing.
+    for name in [n for n in found if n.isalpha() and len(n) > 3]:
+        found |= {
+            name + "n",
+            name + "ian",
+            name + "ese",
+            name + "i",
+            name[:-1] + "ian",
+            name[:-1] + "an",
+            name[:-1] + "ese",
+        }
     return frozenset(found)
 
 

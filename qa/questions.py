@@ -91,7 +91,7 @@ _WH = re.compile(
 _LIST_CUES = re.compile(
     r"^(?:please\s+)?list\b|\b(name all|all the|every|each of)\b", re.IGNORECASE
 )
-_CALLED = re.compile(r"\b(?:called|titled|named)\s*\??$", re.IGNORECASE)
+_CALLED = re.compile(r"\b(?:called|titled|named|known as|dubbed)\s*\??$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,8 @@ class QuestionAnalysis:
 
 
 def analyse_question(question: str) -> QuestionAnalysis:
-    text = question.strip()
+    text = _POLITE_LEAD.sub("", question.strip())
+    text = text[:1].upper() + text[1:]
     lowered = text.lower()
     imperative = _IMPERATIVE.match(text)
     match = None if imperative else _question_word(lowered)
@@ -238,7 +239,13 @@ _MEASURE_WH = frozenset(
 # "List the countries that ...", "Name the engineer who ...": a command that asks "which".
 _IMPERATIVE = re.compile(
     r"^(?:please\s+)?(?:list|name|give|identify|tell me)\s+(?:me\s+)?(?:all\s+)?(?:of\s+)?"
-    r"(?:the\s+)?",
+    r"(?:the\s+)?(?!(?:who|whom|whose|what|which|where|when|why|how)\b)",
+    re.IGNORECASE,
+)
+# "Tell me who wrote it", "Can you say which ...": the question is the wh-clause.
+_POLITE_LEAD = re.compile(
+    r"^(?:please\s+)?(?:(?:can|could) you\s+)?(?:tell me|say|find out|show me|explain)\s+"
+    r"(?=(?:who|whom|whose|what|which|where|when|why|how)\b)",
     re.IGNORECASE,
 )
 

@@ -284,8 +284,7 @@ class Reader:
             closeness = _closeness_map(tokens, question.focus_terms, weights)
             for span in _candidate_spans(scored, question, head_stem):
                 answer = scored.text[span.start : span.end]
-                answer_stems = set(terms(answer))
-                if not question.options and (not answer_stems or answer_stems <= question_stems):
+                if not question.options and _echoes(answer, question_stems):
                     continue  # only repeats the question
                 key = _answer_key(answer, question.answer_type)
                 if key is None or key.removeprefix("country:") in question.countries_named:
@@ -666,6 +665,17 @@ def _typed_spans(
         if span.label == "QUOTE" and not _looks_like_title(name):
             continue
         yield span
+
+
+def _echoes(answer: str, question_stems: set[str | None]) -> bool:
+    """The answer only repeats the question: all its words, or all but a country the question
+    names another way ("United States Justice Department" for "the US Justice Department")."""
+    answer_words = words(answer)
+    new_words = [w for w in answer_words if stem(w) not in question_stems and w not in STOP_WORDS]
+    if not new_words:
+        return True
+    code = country_code(" ".join(new_words))
+    return bool(code) and bool({stem(w) for w in country_words(code)} & question_stems)
 
 
 def _names_people(phrase: str) -> bool:
