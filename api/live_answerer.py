@@ -51,6 +51,9 @@ class LiveAnswerer:
         except IndexMissingError as error:
             self._problem = f"{error}, then this service picks it up within a second"
             logger.warning("not ready: %s", error)
+        except Exception as error:  # a damaged build: say so on /ready, keep serving /health
+            self._problem = f"the index could not be loaded ({error}); run `qa index --force`"
+            logger.exception("not ready: the index could not be loaded")
 
     def refresh(self) -> None:
         """Pick up a newly published build (or the first one), at most once a period."""

@@ -67,7 +67,7 @@ def list_documents(answerer: LiveAnswererDep) -> DocumentList:
 
 
 @router.get(
-    "/documents/{doc_id}",
+    "/documents/{doc_id:path}",  # ids of documents in subfolders hold a "/"
     response_model=DocumentView,
     responses={404: {"model": ErrorResponse}, **_ERRORS},
     tags=["documents"],

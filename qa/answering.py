@@ -129,6 +129,8 @@ class Answerer:
 
     def _answer(self, question: str, top_k: int, history: Sequence[Turn]) -> AskResponse:
         resolved = resolve_question(question, history)
+        if len(resolved) > self.settings.max_question_chars:
+            resolved = question  # many pronouns, long names: the resolution is no question
         analysis = analyse_question(resolved)
         build = self._build  # one consistent build for the whole question
         query_vector = self._embedder.encode([resolved])[0]

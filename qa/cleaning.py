@@ -44,7 +44,7 @@ _MIN_NEAR_DUPLICATE_WORDS = 8
 _MIN_NEAR_DUPLICATE_OVERLAP = 0.9
 _WRAP_MIN_WORDS = 8
 
-_IMAGE_FILES = re.compile(r"(?:\S*\.(?:png|jpe?g|gif|svg|webp|ico|bmp)\b\S*\s*)+", re.IGNORECASE)
+_IMAGE_FILE = re.compile(r"\S*\.(?:png|jpe?g|gif|svg|webp|ico|bmp)\b\S*", re.IGNORECASE)
 _STANDALONE_MARKER = re.compile(
     r"(?:(?:advertisements?|advertisement - scroll to continue|sponsored(?: content)?"
     r"|related (?:articles?|stories|posts|news|content|links)|leave a (?:reply|comment)"
@@ -120,7 +120,7 @@ def is_boilerplate_line(line: str) -> bool:
     if bullet and _word_count(text[bullet.end() :]) <= _MAX_SHORT_BULLET_WORDS:
         return True
     return (
-        bool(_IMAGE_FILES.fullmatch(text))
+        (bool(text.split()) and all(_IMAGE_FILE.fullmatch(t) for t in text.split()))
         or bool(_STANDALONE_MARKER.fullmatch(text))
         or bool(_SHORTCODE.fullmatch(text))
         or bool(_TAG_LIST.fullmatch(text))

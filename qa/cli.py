@@ -189,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return int(args.run(args))
-    except (InvalidQuestionError, EmptyCorpusError, IndexMissingError, FileNotFoundError) as error:
+    except (InvalidQuestionError, EmptyCorpusError, IndexMissingError, OSError) as error:
         print(f"qa: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import string
 import sys
@@ -899,8 +900,8 @@ def render_summary(report: EvaluationReport) -> str:
 
 def write_report(report: EvaluationReport, out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "report.md").write_text(render_markdown(report), encoding="utf-8")
-    (out_dir / "report.json").write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    _write_atomically(out_dir / "report.md", render_markdown(report))
+    _write_atomically(out_dir / "report.json", report.model_dump_json(indent=2) + "\n")
 
 
 def run_cli(
@@ -947,6 +948,13 @@ def run_cli(
         else:
             baseline_path.parent.mkdir(parents=True, exist_ok=True)
             saved = baseline_figures(report.reader)
-            baseline_path.write_text(json.dumps(saved, indent=2) + "\n", encoding="utf-8")
+            _write_atomically(baseline_path, json.dumps(saved, indent=2) + "\n")
             print(f"baseline written: {baseline_path}")
     return status
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write beside the file, then rename: an interrupted run never leaves half a baseline."""
+    pending = path.with_name(f".{path.name}.pending")
+    pending.write_text(text, encoding="utf-8")
+    os.replace(pending, path)

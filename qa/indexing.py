@@ -43,6 +43,7 @@ FORMAT_VERSION = 1
 PROCESSING_VERSION = 5
 
 CURRENT_FILE = "CURRENT"
+_OLD_BUILD_GRACE_SECONDS = 600
 BUILDS_DIR = "builds"
 MANIFEST_FILE = "manifest.json"
 STORE_FILE = "store.sqlite3"
@@ -492,7 +493,12 @@ def _publish(index_dir: Path, build_id: str) -> None:
 
 
 def _remove_old_builds(index_dir: Path, keep: set[str]) -> None:
-    """Keep the live build and the one before it (a running server may still be reading it)."""
+    """Keep the live build, the one before it, and any published in the last ten minutes (a
+    server process that has not asked a question since may still be reading one). Staging
+    folders are leftovers of killed builds: the build lock is held, so none is in progress."""
+    cutoff = time.time() - _OLD_BUILD_GRACE_SECONDS
     for folder in (index_dir / BUILDS_DIR).iterdir():
-        if folder.name not in keep and not folder.name.startswith(".staging-"):
+        if folder.name in keep:
+            continue
+        if folder.name.startswith(".staging-") or folder.stat().st_mtime < cutoff:
             shutil.rmtree(folder, ignore_errors=True)

@@ -150,8 +150,8 @@ class Reader:
         store: Store,
         sentence_vectors: np.ndarray,
         stats: TermStatistics,
-        min_score: float = 0.35,
-        max_list_items: int = 25,
+        min_score: float,
+        max_list_items: int,
     ) -> None:
         self._store = store
         self._sentence_vectors = sentence_vectors
@@ -805,7 +805,7 @@ def _clause_span(body: str, offset: int, clause_start: int) -> tuple[int, int]:
     rest = body[clause_start:]
     stop = re.search(
         r"[.;:!?]\s|[.;:!?]$|\s[–—―]\s|,\s(?:and\s)?(?:which|who|but|while)\b|,\s(?:and|but)\s"
-        r"|,\s(?:according to|said|says|reported|the report said)\b"
+        r"|,\s(?:according to|said|says|reported)\b"
         r"|,\s(?:[\w-]+\s){1,3}(?:said|says|say|reported|report)\b",
         rest,
     )

@@ -209,13 +209,17 @@ class Store:
         changes, and the same sentences come back question after question)."""
         wanted = sorted(set(ids))
         cache: dict[int, StoredSentence] = self.__dict__.setdefault("_sentence_cache", {})
-        missing = [i for i in wanted if i not in cache]
+        # Threads share the cache: each keeps what it found or read in its own dict, so another
+        # thread clearing the cache meanwhile cannot lose a sentence from this answer.
+        found = {i: s for i in wanted if (s := cache.get(i)) is not None}
+        missing = [i for i in wanted if i not in found]
         if missing:
             if len(cache) > 200_000:
                 cache.clear()
             for sentence in self._read_sentences(missing):
+                found[sentence.id] = sentence
                 cache[sentence.id] = sentence
-        return [cache[i] for i in wanted if i in cache]
+        return [found[i] for i in wanted if i in found]
 
     def _read_sentences(self, wanted: list[int]) -> list[StoredSentence]:
         if not wanted:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import os
 import time
 from functools import partial
 from pathlib import Path
@@ -378,10 +379,29 @@ def test_concurrent_builds_never_show_a_reader_a_half_written_index(settings: Se
     assert current is not None and current.name != initial
     assert_complete(current)
     assert staleness(settings, model_name_of(settings)) == ""
-    # The live build and the one before it stay (a server may still read it); older ones go.
-    kept = sorted(p.name for p in (settings.index_dir / BUILDS_DIR).iterdir())
-    assert len(kept) == 2 and current.name in kept and initial not in kept
+    # Builds of the last minutes stay (a server may still read one); none is half-written.
+    kept = sorted(p for p in (settings.index_dir / BUILDS_DIR).iterdir())
+    assert current in kept and not [p for p in kept if p.name.startswith(".staging-")]
+    for build_dir in kept:
+        assert_complete(build_dir)
     assert not list(settings.index_dir.glob(f".{CURRENT_FILE}.*")), "a pending pointer was left"
+
+
+def test_old_builds_and_staging_leftovers_are_removed(settings: Settings) -> None:
+    build(settings)
+    first = current_build_dir(settings.index_dir)
+    build(settings, force=True)
+    second = current_build_dir(settings.index_dir)
+    leftover = settings.index_dir / BUILDS_DIR / ".staging-killed-build"
+    leftover.mkdir()
+    assert first is not None and second is not None
+    long_ago = time.time() - 3600
+    os.utime(first, (long_ago, long_ago))
+    build(settings, force=True)
+    kept = {p.name for p in (settings.index_dir / BUILDS_DIR).iterdir()}
+    assert first.name not in kept, "an old build outside the grace period stays"
+    assert second.name in kept, "the build before the live one must stay"
+    assert leftover.name not in kept
 
 
 # --- the command line ------------------------------------------------------------------------
