@@ -43,6 +43,9 @@ _MIN_TOPIC_SHARE = 0.6
 _MIN_NEAR_DUPLICATE_WORDS = 8
 _MIN_NEAR_DUPLICATE_OVERLAP = 0.9
 _WRAP_MIN_WORDS = 8
+# Plain text wrapped at a fixed width: every line but the last within these lengths.
+_WRAP_MIN_CHARS = 40
+_WRAP_MAX_CHARS = 100
 
 _IMAGE_FILE = re.compile(r"\S*\.(?:png|jpe?g|gif|svg|webp|ico|bmp)\b\S*", re.IGNORECASE)
 _STANDALONE_MARKER = re.compile(
@@ -144,7 +147,7 @@ def _split_paragraphs(text: str) -> list[str]:
     """Non-blank lines, whitespace collapsed, hard-wrapped continuations joined, NFC."""
     paragraphs: list[str] = []
     continues_block = False
-    for raw_line in text.splitlines():
+    for raw_line in _unwrapped_lines(text):
         line = " ".join(raw_line.split())
         if not line:
             continues_block = False
@@ -155,6 +158,41 @@ def _split_paragraphs(text: str) -> list[str]:
             paragraphs.append(line)
         continues_block = True
     return [unicodedata.normalize("NFC", p) for p in paragraphs]
+
+
+def _unwrapped_lines(text: str) -> list[str]:
+    """The lines of ``text``, with blocks of hard-wrapped prose (a plain-text file wrapped at
+    a fixed width, each line 40-100 characters, most not ending a sentence) joined into one
+    line each, so the rules below see a paragraph, not a run of short lines."""
+    lines: list[str] = []
+    for block in re.split(r"\n[ \t]*\n", text):
+        group: list[str] = []
+        for line in [" ".join(raw.split()) for raw in block.splitlines() if raw.strip()]:
+            if is_boilerplate_line(line):  # an insert inside a block is never prose to join
+                lines.extend(_joined_if_wrapped(group))
+                lines.append(line)
+                group = []
+            else:
+                group.append(line)
+        lines.extend(_joined_if_wrapped(group))
+        lines.append("")
+    return lines
+
+
+def _joined_if_wrapped(group: list[str]) -> list[str]:
+    return [" ".join(group)] if _is_hard_wrapped(group) else group
+
+
+def _is_hard_wrapped(lines: list[str]) -> bool:
+    body = lines[:-1]
+    if not body:
+        return False
+    if not all(_WRAP_MIN_CHARS <= len(line) <= _WRAP_MAX_CHARS for line in body):
+        return False
+    if any(_BULLET.match(line) or line[:1].isdigit() for line in lines):
+        return False  # a list, not a wrapped paragraph
+    open_ended = sum(1 for line in body if not _SENTENCE_END.search(line))
+    return open_ended * 2 >= len(body)
 
 
 def _continues(previous: str, line: str) -> bool:

@@ -40,7 +40,7 @@ from qa.vectors import FaissIndex, choose_index_kind
 
 FORMAT_VERSION = 1
 # Bump when cleaning or sentence annotation changes, so unchanged files are processed again.
-PROCESSING_VERSION = 5
+PROCESSING_VERSION = 6
 
 CURRENT_FILE = "CURRENT"
 _OLD_BUILD_GRACE_SECONDS = 600

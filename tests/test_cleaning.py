@@ -395,3 +395,23 @@ def test_output_paragraphs_come_from_the_input(raw: str) -> None:
     flat_input = " ".join(unicodedata.normalize("NFC", raw).split())
     for paragraph in filter(None, clean_text(raw).split("\n\n")):
         assert paragraph in flat_input
+
+
+HARD_WRAPPED_NOTES = """Minutes published by the Mayor's office.
+
+The committee approved the launch of the
+Northern Line extension to March. Funding from the Greater London
+Authority will cover the first phase of the
+work, which Transport for London expects to finish
+by the end of the year.
+"""
+
+
+def test_plain_text_wrapped_at_a_fixed_width_keeps_every_sentence() -> None:
+    cleaned = clean_text(HARD_WRAPPED_NOTES)
+    assert cleaned.split("\n\n") == [
+        "Minutes published by the Mayor's office.",
+        "The committee approved the launch of the Northern Line extension to March. Funding from "
+        "the Greater London Authority will cover the first phase of the work, which Transport for "
+        "London expects to finish by the end of the year.",
+    ]
