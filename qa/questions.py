@@ -112,6 +112,7 @@ class QuestionAnalysis:
     # Focus terms written as names in the question ("Germany", "RCMP"): an answer's sentence
     # must speak of them, or it answers some other question.
     named_terms: tuple[frozenset[str], ...] = ()
+    place_terms: tuple[frozenset[str], ...] = ()  # the named terms that say where
     # Countries the question itself names ("Chinese exiles"): not the answer to "which country".
     countries_named: frozenset[str] = frozenset()
     # "Who is Laura Harth?": the name whose description is asked for.
@@ -150,6 +151,7 @@ def analyse_question(question: str) -> QuestionAnalysis:
         options=options,
         expected_count=_count_before(tagged, head_token) if is_list else None,
         named_terms=tuple(_named_terms(tagged, head_token, options)),
+        place_terms=tuple(_place_terms(tagged, head_token, options)),
         defines=_defined_name(text),
         verb_terms=frozenset(
             stem(t.text.lower())
@@ -184,11 +186,44 @@ def _named_terms(
     tokens: list[_Token], head: _Token | None, options: tuple[str, ...]
 ) -> list[frozenset[str]]:
     """Proper nouns of the question (not its first word, not the kind-noun, not options)."""
+    return [term for term, _ in _names_with_places(tokens, head, options)]
+
+
+def _place_terms(
+    tokens: list[_Token], head: _Token | None, options: tuple[str, ...]
+) -> list[frozenset[str]]:
+    """Names that say where ("in the United Kingdom"): a fact about elsewhere is no answer."""
+    return [term for term, is_place in _names_with_places(tokens, head, options) if is_place]
+
+
+def _names_with_places(
+    tokens: list[_Token], head: _Token | None, options: tuple[str, ...]
+) -> list[tuple[frozenset[str], bool]]:
+    """Each name as a set of stems that stand for it, and whether it follows "in"/"at".
+    A country written in several words ("the United Kingdom") is one name, met by any of the
+    words that stand for it ("UK", "British"), not by "United" alone."""
     optional = {w for option in options for w in words(option)}
-    found: list[frozenset[str]] = []
-    for index, token in enumerate(tokens):
+    found: list[tuple[frozenset[str], bool]] = []
+    located = False
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
         word = token.text.lower()
-        if (
+        if word in {"in", "at", "inside", "within"}:
+            located, index = True, index + 1
+            continue
+        if located and word == "the":
+            index += 1
+            continue
+        if not token.text[:1].isupper():
+            located = False
+        country = _country_phrase(tokens, index)
+        if country is not None and index > 0:
+            code, length = country
+            found.append((frozenset(stem(w) for w in country_words(code)), located))
+            index += length
+            continue
+        if not (
             index == 0
             or token.pos not in {"PROPN", "ADJ"}
             or not token.text[:1].isupper()
@@ -196,14 +231,25 @@ def _named_terms(
             or word in optional
             or token is head
         ):
-            continue
-        variants = {stem(w) for w in words(token.text)}
-        code = country_of_adjective(token.text)
-        if code:
-            variants |= {stem(name) for name in country_words(code)}
-        if variants:
-            found.append(frozenset(variants))
+            variants = {stem(w) for w in words(token.text)}
+            code = country_of_adjective(token.text)
+            if code:
+                variants |= {stem(name) for name in country_words(code)}
+            if variants:
+                found.append((frozenset(variants), located))
+        index += 1
     return found
+
+
+def _country_phrase(tokens: list[_Token], index: int) -> tuple[str, int] | None:
+    """A country named in two to four capitalised words starting at ``index``."""
+    for length in (4, 3, 2):
+        run = tokens[index : index + length]
+        if len(run) == length and all(t.text[:1].isupper() for t in run):
+            code = country_code(" ".join(t.text for t in run))
+            if code:
+                return code, length
+    return None
 
 
 def _count_before(tokens: list[_Token], head: _Token | None) -> int | None:

@@ -241,7 +241,7 @@ class Reader:
                 # names it elsewhere and this sentence says "the NGO", "the facilities".
                 in_document = all(
                     term & self._document_terms(sentence.doc_id) for term in question.named_terms
-                )
+                ) and all(term & seen for term in question.place_terms)
                 relevance *= 0.85 if in_document else 0.6
             scored.append(
                 _ScoredSentence(
