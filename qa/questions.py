@@ -282,6 +282,9 @@ _MEASURE_WH = frozenset(
         "how heavy",
     }
 )
+_MEASURE_WORDS = frozenset(
+    {"tall", "high", "far", "big", "large", "deep", "wide", "heavy", "old", "long", "early", "soon"}
+)
 # "List the countries that ...", "Name the engineer who ...": a command that asks "which".
 _IMPERATIVE = re.compile(
     r"^(?:please\s+)?(?:list|name|give|identify|tell me)\s+(?:me\s+)?(?:all\s+)?(?:of\s+)?"
@@ -476,7 +479,9 @@ def _focus_terms(
 ) -> list[frozenset[str]]:
     """Content words of the question, minus the wh-word, the kind-noun and any answer options,
     stemmed, in order."""
-    skip = set(wh.split()) | {"name", "names", "list", "many", "much", "kind", "type", "sort"}
+    # "How *tall*": the dimension asked about stays a word to find ("112 metres tall").
+    skip = set(wh.split()) - _MEASURE_WORDS
+    skip |= {"name", "names", "list", "many", "much", "kind", "type", "sort"}
     if head and not wh.startswith("how"):
         skip.add(head)  # "how many *stations*": the counted noun must stand by the number
     for option in options:
