@@ -135,6 +135,22 @@ _CLAUSE_LEADS = frozenset(
 )
 
 
+# "By Jung Min-ho" near the top of a news page names its author.
+_BYLINE = re.compile(
+    r"(?:By|Written by|Reporting by)\s+([A-Z][\w.’'-]*(?:\s+[A-Z][\w.’'-]*){0,3})\s*"
+)
+_BYLINE_SENTENCES = 40
+_AUTHORSHIP_WORDS = frozenset(
+    {"wrote", "write", "written", "writes", "author", "authored", "penned", "byline"}
+)
+
+
+def _asks_for_author(question: QuestionAnalysis) -> bool:
+    return question.answer_type in {AnswerType.PERSON, AnswerType.PERSON_OR_ORGANISATION} and bool(
+        _AUTHORSHIP_WORDS & set(words(question.text))
+    )
+
+
 # A description is a noun phrase, not the start of another clause ("Harth, she said, ...").
 _DESCRIPTION_STARTS_NOT = frozenset(
     """he she it they we i you who which that said says told added also not however
@@ -300,7 +316,40 @@ class Reader:
                 if score > candidate.score:
                     candidate.score, candidate.coverage = score, scored.coverage
                     candidate.similarity = scored.similarity
+        if _asks_for_author(question):
+            self._add_bylines(candidates, sentences)
         return candidates
+
+    def _add_bylines(
+        self, candidates: dict[str, _Candidate], sentences: list[_ScoredSentence]
+    ) -> None:
+        """ "Who wrote the story?": the byline ("By Jung Min-ho") of the document that best
+        matches the rest of the question, scored as that document's best sentence."""
+        best_by_document: dict[str, _ScoredSentence] = {}
+        for scored in sentences:
+            best_by_document.setdefault(scored.sentence.doc_id, scored)
+        for doc_id, best in best_by_document.items():
+            ids = self._store.document_sentence_ids(doc_id)[:_BYLINE_SENTENCES]
+            text = self._text(doc_id)
+            for sentence in self._store.sentences(ids):
+                match = _BYLINE.match(text, sentence.start, sentence.end)
+                if not match or match.end() != sentence.end:
+                    continue
+                byline = _ScoredSentence(
+                    sentence,
+                    text,
+                    best.relevance,
+                    best.coverage,
+                    [],
+                    best.similarity,
+                    best.names_present,
+                )
+                key = " ".join(words(match.group(1)))
+                candidate = candidates.setdefault(key, _Candidate(key, 0.0, 0.0))
+                candidate.occurrences.append((best.relevance, byline, match.start(1), match.end(1)))
+                if best.relevance > candidate.score:
+                    candidate.score, candidate.coverage = best.relevance, best.coverage
+                    candidate.similarity = best.similarity
 
     # --- descriptions ---
 
