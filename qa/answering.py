@@ -20,7 +20,6 @@ from qa.embedding import Embedder, load_embedder
 from qa.indexing import (
     BM25_DIR,
     CHUNK_INDEX_FILE,
-    CURRENT_FILE,
     SENTENCE_VECTORS_FILE,
     STORE_FILE,
     TERM_STATS_FILE,
@@ -189,6 +188,3 @@ class Answerer:
                 self._build = _LoadedBuild(folder, self.settings)
                 return True
         return False
-
-    def current_pointer(self) -> Path:
-        return self.settings.index_dir / CURRENT_FILE

@@ -201,9 +201,6 @@ class Store:
         by_id = {row[0]: StoredChunk(*row) for row in rows}
         return [by_id[i] for i in wanted if i in by_id]
 
-    def all_chunk_texts(self) -> list[str]:
-        return [row[0] for row in self._db().execute("SELECT text FROM chunks ORDER BY id")]
-
     def sentences(self, ids: Iterable[int]) -> list[StoredSentence]:
         """Sentences by id with their spans, in id order (kept once read: a build never
         changes, and the same sentences come back question after question)."""
