@@ -31,7 +31,7 @@ from tqdm import tqdm
 from qa.chunking import chunk_document
 from qa.cleaning import clean_text
 from qa.documents import SourceDocument, file_checksum, list_corpus_files, load_corpus
-from qa.embedding import Embedder
+from qa.embedding import Embedder, precision_suffix, resolve_precision
 from qa.sentences import Span, split_many
 from qa.settings import Settings
 from qa.store import Store, StoredDocument, StoreWriter
@@ -40,7 +40,7 @@ from qa.vectors import FaissIndex, choose_index_kind
 
 FORMAT_VERSION = 1
 # Bump when cleaning or sentence annotation changes, so unchanged files are processed again.
-PROCESSING_VERSION = 6
+PROCESSING_VERSION = 7
 
 CURRENT_FILE = "CURRENT"
 _OLD_BUILD_GRACE_SECONDS = 600
@@ -161,7 +161,8 @@ def staleness(settings: Settings, model_name: str) -> str:
 
 def model_name_of(settings: Settings) -> str:
     """The model's identity for the manifest: its folder and a digest of its configuration and
-    weights' sizes, so another model in a folder of the same name still makes the index stale."""
+    weights' sizes, so another model in a folder of the same name still makes the index stale;
+    and the precision it runs in, so vectors of another precision are embedded again."""
     folder = Path(settings.resolved_model_path())
     digest = hashlib.sha256()
     for path in sorted(folder.rglob("*")):
@@ -171,7 +172,8 @@ def model_name_of(settings: Settings) -> str:
                 digest.update(path.read_bytes())
             else:
                 digest.update(str(path.stat().st_size).encode())
-    return f"{folder.parent.name}/{folder.name}@{digest.hexdigest()[:12]}"
+    suffix = precision_suffix(resolve_precision(settings.embed_precision))
+    return f"{folder.parent.name}/{folder.name}@{digest.hexdigest()[:12]}{suffix}"
 
 
 # --- building -------------------------------------------------------------------------------

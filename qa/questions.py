@@ -14,7 +14,7 @@ from typing import Any
 
 from qa.places import country_code, country_of_adjective, country_words
 from qa.sentences import SPACY_PIPELINE
-from qa.terms import STOP_WORDS, stem, words
+from qa.terms import STOP_WORDS, irregular_lemma, stem, with_lemmas, words
 
 
 class AnswerType(StrEnum):
@@ -51,7 +51,7 @@ for _type, _nouns in {
     AnswerType.CITY: "city cities town towns capital capitals suburb suburbs municipality",
     AnswerType.PLACE: """place places province provinces region regions county counties
         continent continents location locations area areas island islands territory district
-        state states""",
+        state states jurisdiction jurisdictions municipalities prefecture prefectures""",
     AnswerType.DATE: "year years month months day days date dates decade",
     AnswerType.TITLE: """report reports law laws book books title titles convention treaty
         programme program operation operations campaign initiative policy pact""",
@@ -119,6 +119,9 @@ class QuestionAnalysis:
     defines: str = ""
     # Stems of the question's main verbs ("target", "arrest"): the relation asked about.
     verb_terms: frozenset[str] = frozenset()
+    # The focus terms written in lower case ("founded", "arrested", "publisher"): what the
+    # question says about the names in it. An answer's sentence must state some of it.
+    relation_terms: tuple[frozenset[str], ...] = ()
 
 
 def analyse_question(question: str) -> QuestionAnalysis:
@@ -140,13 +143,16 @@ def analyse_question(question: str) -> QuestionAnalysis:
         and answer_type not in {AnswerType.NUMBER, AnswerType.PHRASE, AnswerType.DATE}
         and not options
     )
+    matching = _matching_text(text, tagged)
+    focus_terms = tuple(_focus_terms(matching, wh, head, options))
     return QuestionAnalysis(
         text=text,
         wh=wh,
         answer_type=answer_type,
         is_list=is_list,
         head=head,
-        focus_terms=tuple(_focus_terms(text, wh, head, options)),
+        focus_terms=focus_terms,
+        relation_terms=_relation_terms(matching, focus_terms),
         country_filter=_country_filter(text, answer_type, head),
         options=options,
         expected_count=_count_before(tagged, head_token) if is_list else None,
@@ -154,7 +160,7 @@ def analyse_question(question: str) -> QuestionAnalysis:
         place_terms=tuple(_place_terms(tagged, head_token, options)),
         defines=_defined_name(text),
         verb_terms=frozenset(
-            stem(t.text.lower())
+            stem(t.lemma or t.text.lower())
             for t in tagged
             if t.pos == "VERB" and t.text.lower() not in STOP_WORDS | _LIGHT_VERBS
         ),
@@ -326,10 +332,10 @@ def _question_word(lowered: str) -> re.Match[str] | None:
 
 @lru_cache(maxsize=1)
 def _tagger() -> Any:
-    """spaCy's tagger alone: a question's parts of speech in about two milliseconds."""
+    """spaCy's tagger and lemmatizer: a question's parts of speech in about two milliseconds."""
     import spacy
 
-    return spacy.load(SPACY_PIPELINE, exclude=["parser", "ner", "lemmatizer"])
+    return spacy.load(SPACY_PIPELINE, exclude=["parser", "ner"])
 
 
 @dataclass(frozen=True)
@@ -338,10 +344,34 @@ class _Token:
     start: int
     pos: str
     tag: str
+    lemma: str | None = None  # set for irregular verb forms only ("found" -> "find")
 
 
 def _tagged(text: str) -> list[_Token]:
-    return [_Token(t.text, t.idx, t.pos_, t.tag_) for t in _tagger()(text)]
+    tokens: list[_Token] = []
+    base_form_next = False
+    for t in _tagger()(text):
+        # "When did she *found* it?": after "did" or a modal the verb is a base form, whatever
+        # the tagger says, and is its own lemma.
+        tag = "VB" if base_form_next and t.pos_ == "VERB" else t.tag_
+        if t.pos_ == "VERB":
+            base_form_next = False
+        if t.pos_ == "AUX" and t.tag_ in {"VBD", "VBZ", "VBP", "MD"}:
+            base_form_next = t.lower_ in _DO_SUPPORT or t.tag_ == "MD"
+        tokens.append(
+            _Token(t.text, t.idx, t.pos_, t.tag_, irregular_lemma(t.text, t.lemma_, t.pos_, tag))
+        )
+    return tokens
+
+
+_DO_SUPPORT = frozenset({"do", "does", "did"})
+
+
+def _matching_text(text: str, tokens: list[_Token]) -> str:
+    """The question as its terms are matched: irregular verb forms read as their lemmas."""
+    return with_lemmas(
+        text, 0, [(t.start, t.start + len(t.text), t.lemma) for t in tokens if t.lemma]
+    )
 
 
 _QUOTE_MARKS = frozenset({'"', "“", "”", "'", "‘", "’", "``", "''"})
@@ -498,6 +528,14 @@ def _focus_terms(
         if term not in seen:
             seen.append(term)
     return seen
+
+
+def _relation_terms(
+    text: str, focus_terms: tuple[frozenset[str], ...]
+) -> tuple[frozenset[str], ...]:
+    """The focus terms that come from words written in lower case: not names."""
+    lowercase = {stem(w) for w in re.findall(r"(?<![\w’'-])[a-z][a-z-]*", text) for w in words(w)}
+    return tuple(t for t in focus_terms if t & lowercase)
 
 
 def _country_filter(text: str, answer_type: AnswerType, head: str | None) -> str | None:

@@ -27,9 +27,9 @@ from pydantic import BaseModel, Field
 from qa.places import city_countries, country_code, country_words, normalise_place
 from qa.questions import AnswerType, QuestionAnalysis
 from qa.retrieval import Passage
-from qa.sentences import Span
+from qa.sentences import Span, lemma_spans
 from qa.store import Store, StoredSentence
-from qa.terms import STOP_WORDS, stem, terms, words
+from qa.terms import STOP_WORDS, stem, terms, with_lemmas, words
 
 
 class Citation(BaseModel):
@@ -75,6 +75,10 @@ class _ScoredSentence:
     matched_positions: list[int]  # token indices in the sentence that match question terms
     similarity: float = 0.0  # cosine of the sentence to the question
     names_present: bool = True  # every name of the question is in the sentence or just before
+    places_present: bool = True  # so is every place the question names ("in Germany")
+    # It states something the question says about its names ("founded", "publisher"), not
+    # just the names: "Laura Harth, of Safeguard Defenders" does not say who founded it.
+    relation_present: bool = True
 
 
 @dataclass
@@ -128,6 +132,15 @@ _ANY_NAME = frozenset(
     {"PERSON", "ORG", "GPE", "LOC", "FAC", "PRODUCT", "WORK_OF_ART", "EVENT", "LAW", "NAMED"}
 )
 
+_PLACE_LABELS = frozenset({"GPE", "LOC", "FAC", "NORP"})
+# Kinds of thing told apart by where they are: "which consulate" -- the one in Cape Town.
+_KINDS_NAMED_BY_PLACE = frozenset(
+    """consulate consulates embassy embassies station stations office offices branch branches
+    base bases port ports airport airports mission missions outpost outposts""".split()
+)
+# What the tagger did label is not a name of some unlabelled kind ("which app").
+_NOT_AN_ENTITY = _PLACE_LABELS | {"DATE", "TIME", "CARDINAL", "ORDINAL", "PERSON", "ORG"}
+
 # Words that start the clause a "why/how/what did" question wants, kept in the answer.
 _CLAUSE_LEADS = frozenset(
     """is are was were has have had been be that which who it as said says in with of and but
@@ -156,6 +169,10 @@ _DESCRIPTION_STARTS_NOT = frozenset(
     """he she it they we i you who which that said says told added also not however
     according""".split()
 )
+
+
+# A sentence this close in meaning to the question says what it asks, in other words.
+_SAYS_THE_SAME = 0.75
 
 
 class Reader:
@@ -213,10 +230,8 @@ class Reader:
         vectors = np.asarray(self._sentence_vectors[[s.id for s in stored]])
         similarities = vectors @ query_vector.reshape(-1)
         # The question's main verb names the relation asked about: it weighs double.
-        weights = [
-            max(self._idf(t), 0.0) * (2.0 if t & question.verb_terms else 1.0)
-            for t in question.focus_terms
-        ]
+        weights = [self._term_weight(t, question) for t in question.focus_terms]
+        head_stem = stem(question.head) if question.head else None
         # Where the question's own words stand (not their variants: "Dutch" is not
         # "Amsterdam" when cutting a clause).
         question_words = [
@@ -234,13 +249,13 @@ class Reader:
         scored: list[_ScoredSentence] = []
         for sentence, similarity in zip(stored, similarities, strict=True):
             text = self._text(sentence.doc_id)
-            body = text[sentence.start : sentence.end]
+            body = _matching_text(text, sentence)
             own = set(_sentence_terms(body))
             context: set[str] = set()
             for back in (1, 2):
                 before = by_id.get(sentence.id - back)
                 if before is not None and before.doc_id == sentence.doc_id:
-                    context |= _sentence_terms(text[before.start : before.end])
+                    context |= _sentence_terms(_matching_text(text, before))
             covered = 0.0
             for term, weight in zip(question.focus_terms, weights, strict=True):
                 if term & own:
@@ -252,16 +267,31 @@ class Reader:
             positions = _matching_positions(body, [frozenset({t}) for t in question_words])
             seen = own | context | self._title_terms(sentence.doc_id)
             names_present = all(term & seen for term in question.named_terms)
+            places_present = all(term & seen for term in question.place_terms)
+            relation_present = (
+                not question.relation_terms
+                or any(term & (own | context) for term in question.relation_terms)
+                or (head_stem is not None and head_stem in own)
+                or similarity >= _SAYS_THE_SAME  # in other words: "established" for "founded"
+            )
             if not names_present:
                 # About something else than what the question names -- unless the document
                 # names it elsewhere and this sentence says "the NGO", "the facilities".
-                in_document = all(
+                in_document = places_present and all(
                     term & self._document_terms(sentence.doc_id) for term in question.named_terms
-                ) and all(term & seen for term in question.place_terms)
+                )
                 relevance *= 0.85 if in_document else 0.6
             scored.append(
                 _ScoredSentence(
-                    sentence, text, relevance, coverage, positions, float(similarity), names_present
+                    sentence,
+                    text,
+                    relevance,
+                    coverage,
+                    positions,
+                    float(similarity),
+                    names_present,
+                    places_present,
+                    relation_present,
                 )
             )
         scored.sort(key=lambda s: -s.relevance)
@@ -276,6 +306,11 @@ class Reader:
         title = self._store.titles().get(doc_id, "")
         return _sentence_terms(title)
 
+    def _term_weight(self, term: frozenset[str], question: QuestionAnalysis) -> float:
+        """How much a question term counts: rare words more, and the question's main verb
+        double, since it names the relation asked about."""
+        return max(self._idf(term), 0.0) * (2.0 if term & question.verb_terms else 1.0)
+
     def _idf(self, term: frozenset[str]) -> float:
         return max(self._stats.idf(t) for t in term)
 
@@ -288,7 +323,7 @@ class Reader:
         head_stem = stem(question.head) if question.head else None
         # The question's own words (not their variants: "Japanese" must not rule out "Tokyo").
         question_stems = set(terms(question.text)) | {head_stem}
-        weights = {t: self._idf(t) for t in question.focus_terms}
+        weights = {t: self._term_weight(t, question) for t in question.focus_terms}
         candidates: dict[str, _Candidate] = {}
         for scored in sentences[:limit]:
             body_start = scored.sentence.start
@@ -297,7 +332,11 @@ class Reader:
                 (m.start() + body_start, m.end() + body_start, m.group())
                 for m in _TOKEN.finditer(body)
             ]
-            closeness = _closeness_map(tokens, question.focus_terms, weights)
+            closeness = _closeness_map(
+                _token_stems(_matching_text(scored.text, scored.sentence)),
+                question.focus_terms,
+                weights,
+            )
             for span in _candidate_spans(scored, question, head_stem):
                 answer = scored.text[span.start : span.end]
                 if not question.options and _echoes(answer, question_stems):
@@ -311,6 +350,7 @@ class Reader:
                 )
                 score = scored.relevance * (0.7 + 0.3 * proximity) * (1.0 + 0.3 * apposition)
                 score += _label_preference(span.label, question.answer_type)
+                score += _date_precision(answer, question.head)
                 candidate = candidates.setdefault(key, _Candidate(key, 0.0, 0.0))
                 candidate.occurrences.append((score, scored, span.start, span.end))
                 if score > candidate.score:
@@ -343,6 +383,8 @@ class Reader:
                     [],
                     best.similarity,
                     best.names_present,
+                    best.places_present,
+                    best.relation_present,
                 )
                 key = " ".join(words(match.group(1)))
                 candidate = candidates.setdefault(key, _Candidate(key, 0.0, 0.0))
@@ -414,6 +456,11 @@ class Reader:
         # Supported means the sentence holds the question's words, or says the same in other
         # words (a paraphrase matches by meaning, not by terms).
         ranked = [c for c in ranked if c.coverage >= 0.34 or c.similarity >= 0.55]
+        if not question.is_list:
+            # A single answer must come from a sentence that speaks of what the question names
+            # ("in Germany"): a figure for the whole world is no answer for one country.
+            ranked = [c for c in ranked if any(o[1].places_present for o in c.occurrences)]
+        ranked = [c for c in ranked if any(o[1].relation_present for o in c.occurrences)]
         if not ranked:
             return []
         best = ranked[0]
@@ -428,8 +475,17 @@ class Reader:
         if question.expected_count:
             chosen = ranked[: question.expected_count]
             return [self._answer(c) for c in chosen]
-        cutoff = max(0.75 * best.score, _score_for_confidence(self._min_score))
-        chosen = [c for c in ranked if c.score >= cutoff]
+        # An item stated in the same sentence as the best one ("one in Serbia, the other in
+        # Spain") stands on that sentence's support; others must be supported on their own.
+        relative = 0.75 * best.score
+        absolute = _score_for_confidence(self._min_score)
+        best_sentences = {o[1].sentence.id for o in best.occurrences}
+        chosen = [
+            c
+            for c in ranked
+            if c.score >= relative
+            and (c.score >= absolute or {o[1].sentence.id for o in c.occurrences} & best_sentences)
+        ]
         return [self._answer(c) for c in chosen[: self._max_list_items]]
 
     def _answer(self, candidate: _Candidate) -> Answer:
@@ -486,6 +542,13 @@ def _sentence_terms(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
+def _matching_text(text: str, sentence: StoredSentence) -> str:
+    """A sentence as its terms are matched: irregular verb forms read as their lemmas ("found
+    evidence" as "find evidence"), token for token."""
+    body = text[sentence.start : sentence.end]
+    return with_lemmas(body, sentence.start, lemma_spans(sentence.spans))
+
+
 def _token_stems(body: str) -> tuple[str, ...]:
     """The stem of every token of a sentence, in order."""
     return _cached_stems(tuple(m.group() for m in _TOKEN.finditer(body)))
@@ -497,12 +560,12 @@ def _matching_positions(body: str, focus_terms: Iterable[frozenset[str]]) -> lis
 
 
 def _closeness_map(
-    tokens: list[tuple[int, int, str]],
+    stems: Sequence[str],
     focus_terms: Sequence[frozenset[str]],
     weights: dict[frozenset[str], float],
 ) -> list[tuple[list[int], float]]:
-    """For each question term found in the sentence: where it stands and how much it weighs."""
-    stems = _cached_stems(tuple(t[2] for t in tokens))
+    """For each question term found in the sentence (token stems, in order): where it stands
+    and how much it weighs."""
     found = []
     for term in focus_terms:
         positions = [i for i, s in enumerate(stems) if s in term]
@@ -556,6 +619,8 @@ def _candidate_spans(
         yield from _names_by_head(text, sentence.start, sentence.end, head_stem)
     if head_stem and question.is_list and question.answer_type is AnswerType.ENTITY:
         yield from _examples_of_head(text, sentence.start, sentence.end, head_stem)
+    if question.answer_type is AnswerType.ENTITY:
+        yield from _names_in_phrases(text, sentence)
     for span in _typed_spans(sentence.spans, text, question, head_stem):
         if question.answer_type in {AnswerType.TITLE, AnswerType.ORGANISATION}:
             span = _whole_name(text, span, sentence.end)
@@ -582,6 +647,24 @@ def _names_by_head(text: str, start: int, end: int, head_stem: str) -> Iterable[
     for match in re.finditer(rf"\b([a-z][\w-]*),?\s+({_CAPITALISED_RUN})", body):
         if stem(match.group(1)) == head_stem:
             yield _trimmed_span(text, Span(start + match.start(2), start + match.end(2), "HEADED"))
+
+
+def _names_in_phrases(text: str, sentence: StoredSentence) -> Iterable[Span]:
+    """Names the tagger did not label, inside a noun phrase: "the *WeChat* social media
+    platform" (for "which app"). A capitalised word opening the sentence is no sign of a name."""
+    labelled = [s for s in sentence.spans if s.label in _NOT_AN_ENTITY]
+    for span in sentence.spans:
+        if span.label != "NP":
+            continue
+        for match in re.finditer(_CAPITALISED_RUN, text[span.start : span.end]):
+            start, end = span.start + match.start(), span.start + match.end()
+            if (
+                start > sentence.start
+                and match.group().lower() not in STOP_WORDS
+                and not _is_place(match.group())
+                and not any(s.start < end and start < s.end for s in labelled)
+            ):
+                yield _trimmed_span(text, Span(start, span.start + match.end(), "NAMED"))
 
 
 def _examples_of_head(text: str, start: int, end: int, head_stem: str) -> Iterable[Span]:
@@ -695,6 +778,12 @@ def _typed_spans(
                 continue
         if span.label not in labels:
             continue
+        if (
+            wanted is AnswerType.ENTITY
+            and question.head not in _KINDS_NAMED_BY_PLACE
+            and (span.label in _PLACE_LABELS or _is_place(name))
+        ):
+            continue  # "which app": a kind the tagger has no label for, but no place
         if span.label == "NP" and wanted not in {AnswerType.COUNTRY, AnswerType.CITY}:
             continue
         if wanted is AnswerType.COUNTRY and not country_code(name):
@@ -714,6 +803,11 @@ def _typed_spans(
         if span.label == "QUOTE" and not _looks_like_title(name):
             continue
         yield span
+
+
+def _is_place(name: str) -> bool:
+    """A country or a known city, by the gazetteers."""
+    return bool(country_code(name) or city_countries(name))
 
 
 def _echoes(answer: str, question_stems: set[str | None]) -> bool:
@@ -822,6 +916,23 @@ def _label_preference(label: str, answer_type: AnswerType) -> float:
         return -0.03  # a name, when there is one, answers "who" better than a description
     if answer_type is AnswerType.CITY and label == "GPE":
         return 0.02
+    return 0.0
+
+
+_MONTH_DAY = re.compile(
+    r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2}\b"
+    r"|\b\d{1,2}\s+(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\b"
+    r"|\b\d{4}-\d{2}-\d{2}\b"
+)
+_YEAR = re.compile(r"\b(?:1[89]|20)\d{2}\b")
+
+
+def _date_precision(answer: str, head: str | None) -> float:
+    """ "On what date": a day beats a bare year; "in what year": a year beats a day."""
+    if head in {"date", "day"}:
+        return 0.04 if _MONTH_DAY.search(answer) else -0.04
+    if head == "year":
+        return 0.0 if _YEAR.search(answer) else -0.08
     return 0.0
 
 

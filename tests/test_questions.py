@@ -125,3 +125,12 @@ def test_list_and_name_the_ask_for_a_list_of_the_named_kind(
     analysis = analyse_question(question)
     assert analysis.answer_type is answer_type
     assert analysis.is_list
+
+
+def test_an_irregular_past_reads_as_its_lemma_but_a_base_form_stays() -> None:
+    found = analyse_question("How many stations were found in Spain?")
+    founded = analyse_question("Who founded the Lantern Festival?")
+    did_found = analyse_question("When did Anne Whitby found the festival?")
+    assert stem("find") in found.verb_terms
+    assert founded.verb_terms == {stem("founded")}
+    assert stem("found") in did_found.verb_terms and stem("find") not in did_found.verb_terms

@@ -1,0 +1,101 @@
+"""The reader answers the relation the question asks about, in the place it names.
+
+Each page is tiny and made up; each question has a near miss in the text that a reader matching
+words alone would take (a stem shared by "found" and "founded", a figure for elsewhere, a place
+name where an app is asked for).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.answering import Answerer
+from qa.embedding import Embedder, load_embedder
+from qa.indexing import build_index
+from qa.settings import Settings
+
+pytestmark = pytest.mark.model
+
+PAGES = {
+    "trust.txt": (
+        "The Harbour Trust at ninety\n\n"
+        "Tom Field found the lost records of the Harbour Trust in 1990. The Harbour Trust was "
+        "founded by Mary Stone, a shipwright, in 1931. Volunteers in Bergen used the Signal "
+        "messaging platform to reach the trust during the storm.\n"
+    ),
+    "stations.txt": (
+        "Weather stations of the north\n\n"
+        "There are 40 weather stations across the Nordic countries, the survey found. Sweden has "
+        "three weather stations on its coast. The survey was approved in 2017, and its report "
+        "was published on June 21.\n\n"
+        "Two sailors were rescued by the coastguard last winter, one in Norway, the other in "
+        "Denmark.\n"
+    ),
+    "museum.txt": (
+        "Lighthouse Museum opens a new wing\n\n"
+        "The Lighthouse Museum opened a new wing on Friday. Divers found the oldest lamp of the "
+        "Lighthouse Museum in the bay, said Ruth Gale, director of the Lighthouse Museum.\n"
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    return load_embedder(Settings().resolved_model_path())
+
+
+@pytest.fixture(scope="module")
+def answerer(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Answerer:
+    root = tmp_path_factory.mktemp("relations")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for name, text in PAGES.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    settings = Settings(corpus_dir=corpus, index_dir=root / "index")
+    build_index(settings, lambda: embedder, progress=False)
+    return Answerer(settings, embedder=embedder)
+
+
+def first_answer(answerer: Answerer, question: str) -> str | None:
+    response = answerer.ask(question)
+    return response.answers[0].text if response.answers else None
+
+
+def test_founded_is_not_matched_by_found_the_past_of_find(answerer: Answerer) -> None:
+    assert first_answer(answerer, "When was the Harbour Trust founded?") == "1931"
+    assert first_answer(answerer, "Who found the lost records of the trust?") == "Tom Field"
+
+
+def test_a_figure_for_elsewhere_does_not_answer_for_the_place_asked_about(
+    answerer: Answerer,
+) -> None:
+    assert first_answer(answerer, "How many weather stations does Sweden have?") == "three"
+    norway = answerer.ask("How many weather stations are there in Finland?")
+    assert norway.abstained
+    assert norway.answers == []
+
+
+def test_an_untagged_name_inside_a_phrase_answers_which_app(answerer: Answerer) -> None:
+    answer = first_answer(answerer, "Which app did volunteers use to reach the trust?")
+    assert answer == "Signal"  # not Bergen, a place
+
+
+def test_what_date_wants_a_day_and_what_year_a_year(answerer: Answerer) -> None:
+    assert first_answer(answerer, "On what date was the survey report published?") == "June 21"
+    assert first_answer(answerer, "In what year was the survey approved?") == "2017"
+
+
+def test_list_items_stated_together_are_all_returned(answerer: Answerer) -> None:
+    response = answerer.ask("In which countries were the two sailors rescued?")
+    assert {a.text for a in response.answers} == {"Norway", "Denmark"}
+    for answer in response.answers:
+        quote = answer.citations[0].quote
+        assert answer.text in quote and "rescued" in quote
+
+
+def test_a_sentence_that_only_names_what_is_asked_about_does_not_answer(
+    answerer: Answerer,
+) -> None:
+    assert first_answer(answerer, "Who is the director of the Lighthouse Museum?") == "Ruth Gale"
+    founder = answerer.ask("Who founded the Lighthouse Museum?")
+    assert founder.abstained, [a.text for a in founder.answers]
