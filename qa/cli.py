@@ -24,7 +24,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 def _embedder_factory(settings: Settings):  # type: ignore[no-untyped-def]
     from qa.embedding import load_embedder
 
-    return lambda: load_embedder(settings.resolved_model_path(), settings.embed_batch_size)
+    return lambda: load_embedder(
+        settings.resolved_model_path(), settings.embed_batch_size, settings.embed_precision
+    )
 
 
 def ensure_index(settings: Settings, *, force: bool = False, quiet: bool = False) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -26,6 +27,9 @@ class Settings(BaseSettings):
     # Embedding model: a local folder. Empty means the bundled all-MiniLM-L6-v2 package.
     model_path: str = ""
     embed_batch_size: int = 32
+    # "auto": bfloat16 where the CPU has native bf16 (about 2x the float32 speed, vectors at
+    # cosine >= 0.9999), else float32. Another precision is another encoder: it re-embeds.
+    embed_precision: Literal["auto", "float32", "bfloat16"] = "auto"
 
     # Chunking: chunks are whole sentences, up to this many words, overlapping by sentences.
     chunk_max_words: int = 120

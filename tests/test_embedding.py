@@ -1,0 +1,58 @@
+"""The embedding precision: bfloat16 stays close to float32, and another precision re-embeds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.embedding import HashingEmbedder, load_embedder, precision_suffix, resolve_precision
+from qa.indexing import build_index, model_name_of, staleness
+from qa.settings import Settings
+
+
+def test_an_explicit_precision_is_kept_and_auto_picks_one() -> None:
+    assert resolve_precision("float32") == "float32"
+    assert resolve_precision("bfloat16") == "bfloat16"
+    assert resolve_precision("auto") in {"float32", "bfloat16"}
+
+
+def test_float32_keeps_the_model_name_of_indexes_built_before_the_choice() -> None:
+    assert precision_suffix("float32") == ""
+    assert precision_suffix("bfloat16") != ""
+
+
+def test_another_precision_makes_the_index_stale(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("The harbour tower is 120 metres tall. It opened in 1999.\n")
+    model = tmp_path / "models" / "hashing-64"
+    model.mkdir(parents=True)
+    settings = Settings(
+        corpus_dir=corpus, index_dir=tmp_path / "index", model_path=str(model)
+    ).model_copy(update={"embed_precision": "float32"})
+    build_index(settings, lambda: HashingEmbedder(64), progress=False)
+    assert staleness(settings, model_name_of(settings)) == ""
+
+    changed = settings.model_copy(update={"embed_precision": "bfloat16"})
+    assert staleness(changed, model_name_of(changed)).startswith("the model changed")
+
+
+@pytest.mark.model
+def test_bfloat16_vectors_stay_close_to_float32_and_rank_alike() -> None:
+    path = Settings().resolved_model_path()
+    full, half = load_embedder(path, precision="float32"), load_embedder(path, precision="bfloat16")
+    documents = [
+        "Safeguard Defenders is a human rights NGO based in Madrid.",
+        "The RCMP is investigating Chinese-run police stations in Canada.",
+        "Two men were charged in April 2023 with acting as agents of China.",
+        "Prato, near Florence, hosts one of the stations.",
+    ] * 2  # more than a question's few texts: the batch path, not the one-thread one
+    questions = ["Where is Safeguard Defenders based?", "Which city is Prato near?"]
+    a, b = full.encode(documents), half.encode(documents)
+    assert b.dtype == np.float32
+    assert np.linalg.norm(b, axis=1) == pytest.approx(np.ones(len(documents)), abs=1e-5)
+    assert float((a * b).sum(axis=1).min()) > 0.999
+    for question in questions:
+        assert np.argmax(full.encode([question]) @ a.T) == np.argmax(half.encode([question]) @ b.T)
