@@ -54,7 +54,8 @@ for _type, _nouns in {
         state states jurisdiction jurisdictions municipalities prefecture prefectures""",
     AnswerType.DATE: "year years month months day days date dates decade",
     AnswerType.TITLE: """report reports law laws book books title titles convention treaty
-        programme program operation operations campaign initiative policy pact""",
+        programme program operation operations campaign initiative policy pact agreement
+        agreements accord accords""",
 }.items():
     for _noun in _nouns.split():
         _HEAD_TYPES[_noun] = _type
@@ -426,6 +427,14 @@ def _head_noun(wh: str, tokens: list[_Token], after: int) -> _Token | None:
     while index < len(rest):
         token = rest[index]
         following = rest[index + 1] if index + 1 < len(rest) else None
+        if (
+            head is not None
+            and head.tag == "NN"
+            and token.tag == "NNS"
+            and following is not None
+            and following.tag in {"VBG", "DT", "PRP", "PRP$"}
+        ):
+            break  # "which agreement *forbids* opening ...": a verb the tagger took for a noun
         if (
             token.pos in _NOUNISH
             or token.tag == "HYPH"

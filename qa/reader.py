@@ -322,7 +322,8 @@ class Reader:
         limit = 40 if question.is_list else 12
         head_stem = stem(question.head) if question.head else None
         # The question's own words (not their variants: "Japanese" must not rule out "Tokyo").
-        question_stems = set(terms(question.text)) | {head_stem}
+        # A day of a date ("as of June *21*") is no figure the question already gives.
+        question_stems = set(terms(_MONTH_DAY.sub(" ", question.text))) | {head_stem}
         weights = {t: self._term_weight(t, question) for t in question.focus_terms}
         candidates: dict[str, _Candidate] = {}
         for scored in sentences[:limit]:
@@ -351,6 +352,8 @@ class Reader:
                 score = scored.relevance * (0.7 + 0.3 * proximity) * (1.0 + 0.3 * apposition)
                 score += _label_preference(span.label, question.answer_type)
                 score += _date_precision(answer, question.head)
+                if question.answer_type is AnswerType.NUMBER:
+                    score += _increment_fit(scored.text, span.start, question.text)
                 candidate = candidates.setdefault(key, _Candidate(key, 0.0, 0.0))
                 candidate.occurrences.append((score, scored, span.start, span.end))
                 if score > candidate.score:
@@ -897,14 +900,15 @@ def _proximity(
 
 
 def _next_to_head(tokens: list[tuple[int, int, str]], span: Span, head_stem: str | None) -> float:
-    """1 when the question's kind-noun stands right by the span ("Le Journal newspaper")."""
+    """1 when the question's kind-noun stands right by the span ("Le Journal newspaper"), or
+    just after it ("54 such police *stations*")."""
     if not head_stem:
         return 0.0
     inside = [i for i, (s, e, _) in enumerate(tokens) if s < span.end and e > span.start]
     if not inside:
         return 0.0
     near = list(range(max(0, inside[0] - 2), inside[0])) + list(
-        range(inside[-1] + 1, min(len(tokens), inside[-1] + 3))
+        range(inside[-1] + 1, min(len(tokens), inside[-1] + 4))
     )
     return 1.0 if any(stem(tokens[i][2].lower().rstrip(".")) == head_stem for i in near) else 0.0
 
@@ -925,6 +929,17 @@ _MONTH_DAY = re.compile(
     r"|\b\d{4}-\d{2}-\d{2}\b"
 )
 _YEAR = re.compile(r"\b(?:1[89]|20)\d{2}\b")
+
+
+_INCREMENT_BEFORE = re.compile(r"\b(?:a further|another|an additional|additional|more)\s+$", re.I)
+_ASKS_INCREMENT = re.compile(r"\b(?:more|further|additional|another|new)\b", re.I)
+
+
+def _increment_fit(text: str, start: int, question: str) -> float:
+    """ "a further 48" counts what was added: it answers "how many more", not "how many first"."""
+    if not _INCREMENT_BEFORE.search(text[max(0, start - 20) : start]):
+        return 0.0
+    return 0.05 if _ASKS_INCREMENT.search(question) else -0.1
 
 
 def _date_precision(answer: str, head: str | None) -> float:

@@ -134,3 +134,9 @@ def test_an_irregular_past_reads_as_its_lemma_but_a_base_form_stays() -> None:
     assert stem("find") in found.verb_terms
     assert founded.verb_terms == {stem("founded")}
     assert stem("found") in did_found.verb_terms and stem("find") not in did_found.verb_terms
+
+
+def test_a_verb_the_tagger_takes_for_a_plural_noun_does_not_become_the_kind_noun() -> None:
+    question = analyse_question("Which international agreement forbids opening consular posts?")
+    assert question.head == "agreement"
+    assert question.answer_type is AnswerType.TITLE

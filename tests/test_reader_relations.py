@@ -29,7 +29,9 @@ PAGES = {
         "three weather stations on its coast. The survey was approved in 2017, and its report "
         "was published on June 21.\n\n"
         "Two sailors were rescued by the coastguard last winter, one in Norway, the other in "
-        "Denmark.\n"
+        "Denmark.\n\n"
+        "The lighthouse keepers first counted 30 seals on the rocks, and have since seen a further "
+        "12 seals in the harbour. As of March 14, the keepers had visited 14 islands.\n"
     ),
     "museum.txt": (
         "Lighthouse Museum opens a new wing\n\n"
@@ -99,3 +101,15 @@ def test_a_sentence_that_only_names_what_is_asked_about_does_not_answer(
     assert first_answer(answerer, "Who is the director of the Lighthouse Museum?") == "Ruth Gale"
     founder = answerer.ask("Who founded the Lighthouse Museum?")
     assert founder.abstained, [a.text for a in founder.answers]
+
+
+def test_a_further_count_answers_how_many_more_not_how_many_first(answerer: Answerer) -> None:
+    assert first_answer(answerer, "How many seals did the lighthouse keepers first count?") == "30"
+    assert first_answer(answerer, "How many more seals have the keepers seen since?") == "12"
+
+
+def test_the_day_of_a_date_in_the_question_can_still_be_the_figure_asked_for(
+    answerer: Answerer,
+) -> None:
+    question = "How many islands had the keepers visited as of March 14?"
+    assert first_answer(answerer, question) == "14"
