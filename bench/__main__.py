@@ -47,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from bench.build import measure_build, synthetic_chunks
+    from bench.build import compare_builds, measure_build, synthetic_chunks
     from bench.latency import gold_questions, measure_ask
     from bench.report import print_tables
     from qa.settings import Settings
@@ -59,8 +59,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="qa-bench-") as scratch:
         index = Path(scratch) / "index"
         # Always build: the ask and HTTP sections need an index that is not the live one.
-        _say("building the bundled corpus from scratch")
-        results["build"] = measure_build(corpus, index)
+        if args.skip_build:
+            _say("building the bundled corpus from scratch (not measured)")
+            measure_build(corpus, index)
+        else:
+            _say("building the bundled corpus from scratch, default precision and float32 x3")
+            results["build"] = compare_builds(corpus, Path(scratch), index)
         settings = Settings(corpus_dir=corpus, index_dir=index)
         if not args.skip_encoders:
             _say(f"encoders on {args.chunks} chunks of 120 words")

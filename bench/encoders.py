@@ -1,9 +1,12 @@
 """Candidate faster encoders against the baseline: plain sentence-transformers, torch fp32.
 
-Measured here, not shipped: torch int8 dynamic quantisation of the Linear layers, and the same
-model exported to ONNX (locally, from the model folder, offline) run by onnxruntime in fp32 and
-with int8 dynamic quantisation of its MatMuls, per channel. The ONNX rows need the optional
-packages ``onnxruntime`` and ``onnx``; without them they are skipped with a message.
+The second row is what `qa index` runs: ``qa.embedding.load_embedder`` at the default
+``embed_precision`` (bfloat16 autocast where the CPU has native bf16, else float32). Measured
+here, not shipped: the whole model cast to bfloat16, torch int8 dynamic quantisation of the
+Linear layers, and the same model exported to ONNX (locally, from the model folder, offline) run
+by onnxruntime in fp32 and with int8 dynamic quantisation of its MatMuls, per channel. The ONNX
+rows need the optional packages ``onnxruntime`` and ``onnx``; without them they are skipped with
+a message.
 """
 
 from __future__ import annotations
@@ -39,6 +42,33 @@ def _st_encoder(model) -> Encode:  # type: ignore[no-untyped-def]
             ),
             dtype=np.float32,
         )
+
+    return encode
+
+
+def _qa_encoder(model_path: str) -> tuple[str, Encode]:
+    """The embedder `qa index` builds with, at the default precision, and its row's name."""
+    from qa.embedding import load_embedder
+    from qa.settings import Settings
+
+    embedder = load_embedder(model_path, BATCH_SIZE, Settings().embed_precision)
+    precision = getattr(embedder, "precision", "float32")
+    label = "bf16 autocast" if precision == "bfloat16" else precision
+    return f"qa embedder, {label} (the build's default)", embedder.encode
+
+
+def _bf16_cast_encoder(model_path: str) -> Encode:
+    """Every weight and activation in bfloat16; vectors normalised again in float32."""
+    import torch
+
+    model = _plain_model(model_path).to(torch.bfloat16)
+
+    def encode(texts: list[str]) -> np.ndarray:
+        tensor = model.encode(
+            texts, batch_size=BATCH_SIZE, convert_to_tensor=True, show_progress_bar=False
+        )
+        vectors = tensor.float().numpy()
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
     return encode
 
@@ -127,6 +157,9 @@ def compare_encoders(
 
     model = _plain_model(model_path)
     encoders: dict[str, Encode] = {"torch fp32 (baseline)": _st_encoder(model)}
+    name, encode = _qa_encoder(model_path)
+    encoders[name] = encode
+    encoders["torch bf16, whole model cast"] = _bf16_cast_encoder(model_path)
     quantised = torch.quantization.quantize_dynamic(
         _plain_model(model_path), {torch.nn.Linear}, dtype=torch.qint8
     )

@@ -19,6 +19,10 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
+def _per_second(count: object, seconds: object) -> float:
+    return round(float(str(count)) / float(str(seconds)), 1) if float(str(seconds)) else 0.0
+
+
 def _cell(value: object) -> str:
     if isinstance(value, float):
         return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
@@ -36,14 +40,21 @@ def print_tables(results: dict[str, Any]) -> None:
     )
     if "build" in results:
         b = results["build"]
-        print("\n== index build (bundled corpus, from scratch, child process) ==")
+        print(
+            f"\n== index build (bundled corpus, from scratch, child process, "
+            f"best of {b['rounds']}) =="
+        )
+        builds = [b[key] for key in ("default", "float32") if key in b]
         print(
             table(
                 [
+                    "precision",
                     "documents",
                     "chunks",
                     "texts embedded",
                     "build s",
+                    "embed s",
+                    "other s",
                     "chunks/s",
                     "model load s",
                     "RSS before build MB",
@@ -51,15 +62,19 @@ def print_tables(results: dict[str, Any]) -> None:
                 ],
                 [
                     [
-                        b["documents"],
-                        b["chunks"],
-                        b["texts_embedded"],
-                        b["build_seconds"],
-                        b["chunks_per_second"],
-                        b["model_load_seconds"],
-                        b["rss_before_build_mb"],
-                        b["peak_rss_mb"],
+                        r["precision"],
+                        r["documents"],
+                        r["chunks"],
+                        r["texts_embedded"],
+                        r["build_seconds"],
+                        r["embed_seconds"],
+                        r["other_seconds"],
+                        r["chunks_per_second"],
+                        r["model_load_seconds"],
+                        r["rss_before_build_mb"],
+                        r["peak_rss_mb"],
                     ]
+                    for r in builds
                 ],
             )
         )
@@ -87,6 +102,14 @@ def print_tables(results: dict[str, Any]) -> None:
         )
         for note in e.get("skipped", []):
             print(f"  ({note})")
+        if "build" in results and "default" in results["build"]:
+            plain = e["rows"][0]["chunks_per_second"]
+            build = results["build"]["default"]
+            print(
+                f"  build at {build['precision']}: {build['chunks_per_second']} chunks/s in all, "
+                f"{_per_second(build['chunks'], build['embed_seconds'])} chunks/s embedding "
+                f"(chunks and sentences); plain sentence-transformers fp32: {plain} chunks/s"
+            )
     if "ask" in results:
         a = results["ask"]
         print(

@@ -85,9 +85,10 @@ def _autocast(precision: Literal["float32", "bfloat16"]) -> Iterator[None]:
 
 
 # bfloat16 on a CPU with native bf16 dot products (avx512_bf16 or AMX): `python -m bench` on
-# 256 chunks of 120 words, same run as torch float32: 2.1-2.4x the chunks/s, vectors at cosine
-# >= 0.9999 with float32's, the eval figures unchanged (bench/REPORT.md, section 3). Without
-# native bf16 torch emulates it, slower than float32, so "auto" keeps float32 there.
+# 256 chunks of 120 words, in the same run as plain float32, 1.8-1.9x the chunks/s (1.3x for
+# the whole build, which also annotates with spaCy). Vectors stay at cosine >= 0.9999 with
+# float32's and the eval figures are unchanged (bench/REPORT.md, section 3). Without native
+# bf16, torch emulates it more slowly than float32, so "auto" keeps float32 there.
 def resolve_precision(precision: Precision) -> Literal["float32", "bfloat16"]:
     """The precision ``precision`` means on this machine."""
     if precision != "auto":

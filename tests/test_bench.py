@@ -93,3 +93,43 @@ def test_table_aligns_columns() -> None:
     lines = text.splitlines()
     assert lines[0].startswith("a  ") and lines[1].startswith("---")
     assert "1,234.0" in lines[3]
+
+
+def test_the_build_table_shows_both_precisions_beside_the_plain_encoder(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bench.report import print_tables
+
+    def build(precision: str, seconds: float, embed: float) -> dict[str, object]:
+        return {
+            "precision": precision,
+            "documents": 5,
+            "chunks": 65,
+            "texts_embedded": 273,
+            "build_seconds": seconds,
+            "embed_seconds": embed,
+            "other_seconds": seconds - embed,
+            "chunks_per_second": round(65 / seconds, 2),
+            "model_load_seconds": 4.0,
+            "rss_before_build_mb": 480.0,
+            "peak_rss_mb": 800.0,
+        }
+
+    row = {"chunks_per_second": 20.0, "speedup": 1.0, "cosine_min": 1.0, "cosine_mean": 1.0}
+    print_tables(
+        {
+            "build": {
+                "rounds": 3,
+                "default": build("bfloat16", 4.0, 2.0),
+                "float32": build("float32", 5.5, 3.5),
+            },
+            "encoders": {
+                "chunks": 256,
+                "questions": 95,
+                "rows": [{"encoder": "torch fp32 (baseline)", "top5_overlap": 1.0, **row}],
+            },
+        }
+    )
+    out = capsys.readouterr().out
+    assert "bfloat16" in out and "float32" in out
+    assert "32.5 chunks/s embedding" in out  # 65 chunks in 2.0 s of encoding
