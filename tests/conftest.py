@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from qa.answering import Answerer
-from qa.embedding import HashingEmbedder, load_embedder
+from qa.embedding import Embedder, HashingEmbedder, load_embedder
 from qa.indexing import build_index
 from qa.settings import Settings
 
@@ -164,6 +164,19 @@ def client(make_client: Callable[..., TestClient]) -> TestClient:
 
 
 # --- the real model over the bundled corpus ---------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def model_embedder() -> Embedder:
+    """The real MiniLM embedder, loaded once per session."""
+    return load_embedder(Settings().resolved_model_path())
+
+
+def model_answerer_over(root: Path, pages: dict[str, str], embedder: Embedder) -> Answerer:
+    """An answerer over made-up ``pages`` written to ``root/corpus``, indexed with ``embedder``."""
+    settings = Settings(corpus_dir=write_corpus(root / "corpus", pages), index_dir=root / "index")
+    build_index(settings, lambda: embedder, progress=False)
+    return Answerer(settings, embedder=embedder)
 
 
 @pytest.fixture(scope="session")

@@ -5,11 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import model_answerer_over
 
-from qa.answering import Answerer
-from qa.embedding import Embedder, load_embedder
-from qa.indexing import build_index
-from qa.settings import Settings
+from qa.embedding import Embedder
 
 pytestmark = pytest.mark.model
 
@@ -29,25 +27,10 @@ PAGES = {
 }
 
 
-@pytest.fixture(scope="module")
-def embedder() -> Embedder:
-    return load_embedder(Settings().resolved_model_path())
-
-
-def answerer_over(tmp_path: Path, embedder: Embedder) -> Answerer:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for name, text in PAGES.items():
-        (corpus / name).write_text(text, encoding="utf-8")
-    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
-    build_index(settings, lambda: embedder, progress=False)
-    return Answerer(settings, embedder=embedder)
-
-
 def test_who_wrote_a_story_is_answered_by_that_pages_byline(
-    tmp_path: Path, embedder: Embedder
+    tmp_path: Path, model_embedder: Embedder
 ) -> None:
-    answerer = answerer_over(tmp_path, embedder)
+    answerer = model_answerer_over(tmp_path, PAGES, model_embedder)
     pier = answerer.ask("Who wrote the story about the new pier at the harbour?")
     market = answerer.ask("Who wrote the article about the farmers market moving?")
     assert [a.text for a in pier.answers][:1] == ["Ann Writer"]

@@ -8,11 +8,10 @@ name where an app is asked for).
 from __future__ import annotations
 
 import pytest
+from conftest import model_answerer_over
 
 from qa.answering import Answerer
-from qa.embedding import Embedder, load_embedder
-from qa.indexing import build_index
-from qa.settings import Settings
+from qa.embedding import Embedder
 
 pytestmark = pytest.mark.model
 
@@ -42,20 +41,8 @@ PAGES = {
 
 
 @pytest.fixture(scope="module")
-def embedder() -> Embedder:
-    return load_embedder(Settings().resolved_model_path())
-
-
-@pytest.fixture(scope="module")
-def answerer(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Answerer:
-    root = tmp_path_factory.mktemp("relations")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    for name, text in PAGES.items():
-        (corpus / name).write_text(text, encoding="utf-8")
-    settings = Settings(corpus_dir=corpus, index_dir=root / "index")
-    build_index(settings, lambda: embedder, progress=False)
-    return Answerer(settings, embedder=embedder)
+def answerer(tmp_path_factory: pytest.TempPathFactory, model_embedder: Embedder) -> Answerer:
+    return model_answerer_over(tmp_path_factory.mktemp("relations"), PAGES, model_embedder)
 
 
 def first_answer(answerer: Answerer, question: str) -> str | None:
