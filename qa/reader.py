@@ -66,6 +66,26 @@ class TermStatistics:
         return math.log((self.chunk_count - df + 0.5) / (df + 0.5) + 1.0)
 
 
+@dataclass(frozen=True)
+class _SentenceWords:
+    """What the reader matches in one sentence, worked out once per sentence and kept."""
+
+    terms: frozenset[str]  # its stems, acronyms and country words (``_sentence_terms``)
+    stems: tuple[str, ...]  # the stem of each token, in order, irregular verbs as lemmas
+    tokens: tuple[tuple[int, int, str], ...]  # each token's (start, end, text) in the document
+    where: dict[str, list[int]]  # each stem's token positions
+
+    def positions(self, term: Iterable[str]) -> list[int]:
+        """Where any of ``term``'s stems stands, in order."""
+        found = [i for s in term for i in self.where.get(s, ())]
+        return sorted(found) if len(found) > 1 else found
+
+
+# Sentences whose words the reader keeps; past this many the cache starts again (a corpus of
+# millions of sentences is never all in memory, and questions come back to the same few).
+_CACHED_SENTENCES = 50_000
+
+
 @dataclass
 class _ScoredSentence:
     sentence: StoredSentence
@@ -193,6 +213,7 @@ class Reader:
         self._max_list_items = max_list_items
         self._texts: dict[str, str] = {}
         self._doc_terms: dict[str, frozenset[str]] = {}
+        self._sentence_words: dict[int, _SentenceWords] = {}
 
     def _text(self, doc_id: str) -> str:
         """A document's cleaned text, read from the store once."""
@@ -200,6 +221,16 @@ class Reader:
             document = self._store.document(doc_id)
             self._texts[doc_id] = document.text if document else ""
         return self._texts[doc_id]
+
+    def _words(self, sentence: StoredSentence) -> _SentenceWords:
+        """A sentence's terms, token stems and tokens, from the cache when it has them."""
+        found = self._sentence_words.get(sentence.id)
+        if found is None:
+            if len(self._sentence_words) >= _CACHED_SENTENCES:
+                self._sentence_words.clear()
+            found = _words_of(self._text(sentence.doc_id), sentence)
+            self._sentence_words[sentence.id] = found
+        return found
 
     def read(
         self, question: QuestionAnalysis, query_vector: np.ndarray, passages: Sequence[Passage]
@@ -247,15 +278,16 @@ class Reader:
         }
         by_id.update({s.id: s for s in stored})
         scored: list[_ScoredSentence] = []
+        question_stems = frozenset(question_words)
         for sentence, similarity in zip(stored, similarities, strict=True):
             text = self._text(sentence.doc_id)
-            body = _matching_text(text, sentence)
-            own = set(_sentence_terms(body))
+            sentence_words = self._words(sentence)
+            own = sentence_words.terms
             context: set[str] = set()
             for back in (1, 2):
                 before = by_id.get(sentence.id - back)
                 if before is not None and before.doc_id == sentence.doc_id:
-                    context |= _sentence_terms(_matching_text(text, before))
+                    context |= self._words(before).terms
             covered = 0.0
             for term, weight in zip(question.focus_terms, weights, strict=True):
                 if term & own:
@@ -264,7 +296,7 @@ class Reader:
                     covered += 0.5 * weight  # said just before ("It ...")
             coverage = covered / total if question.focus_terms else 0.5
             relevance = 0.55 * float(similarity) + 0.45 * coverage
-            positions = _matching_positions(body, [frozenset({t}) for t in question_words])
+            positions = sentence_words.positions(question_stems)
             seen = own | context | self._title_terms(sentence.doc_id)
             names_present = all(term & seen for term in question.named_terms)
             places_present = all(term & seen for term in question.place_terms)
@@ -302,7 +334,7 @@ class Reader:
             self._doc_terms[doc_id] = _sentence_terms(self._text(doc_id))
         return self._doc_terms[doc_id]
 
-    def _title_terms(self, doc_id: str) -> set[str]:
+    def _title_terms(self, doc_id: str) -> frozenset[str]:
         title = self._store.titles().get(doc_id, "")
         return _sentence_terms(title)
 
@@ -327,17 +359,9 @@ class Reader:
         weights = {t: self._term_weight(t, question) for t in question.focus_terms}
         candidates: dict[str, _Candidate] = {}
         for scored in sentences[:limit]:
-            body_start = scored.sentence.start
-            body = scored.text[body_start : scored.sentence.end]
-            tokens = [
-                (m.start() + body_start, m.end() + body_start, m.group())
-                for m in _TOKEN.finditer(body)
-            ]
-            closeness = _closeness_map(
-                _token_stems(_matching_text(scored.text, scored.sentence)),
-                question.focus_terms,
-                weights,
-            )
+            sentence_words = self._words(scored.sentence)
+            tokens = sentence_words.tokens
+            closeness = _closeness_map(sentence_words, question.focus_terms, weights)
             for span in _candidate_spans(scored, question, head_stem):
                 answer = scored.text[span.start : span.end]
                 if not question.options and _echoes(answer, question_stems):
@@ -552,35 +576,31 @@ def _matching_text(text: str, sentence: StoredSentence) -> str:
     return with_lemmas(body, sentence.start, lemma_spans(sentence.spans))
 
 
-def _token_stems(body: str) -> tuple[str, ...]:
-    """The stem of every token of a sentence, in order."""
-    return _cached_stems(tuple(m.group() for m in _TOKEN.finditer(body)))
-
-
-def _matching_positions(body: str, focus_terms: Iterable[frozenset[str]]) -> list[int]:
-    wanted = set().union(*focus_terms) if focus_terms else set()
-    return [i for i, token_stem in enumerate(_token_stems(body)) if token_stem in wanted]
+def _words_of(text: str, sentence: StoredSentence) -> _SentenceWords:
+    """A sentence's words as the reader matches them (``text`` is its document's)."""
+    body = _matching_text(text, sentence)
+    tokens = tuple(
+        (m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text, sentence.start, sentence.end)
+    )
+    stems = tuple(stem(m.group().lower().rstrip(".")) for m in _TOKEN.finditer(body))
+    where: dict[str, list[int]] = {}
+    for position, token_stem in enumerate(stems):
+        where.setdefault(token_stem, []).append(position)
+    return _SentenceWords(_sentence_terms(body), stems, tokens, where)
 
 
 def _closeness_map(
-    stems: Sequence[str],
+    sentence_words: _SentenceWords,
     focus_terms: Sequence[frozenset[str]],
     weights: dict[frozenset[str], float],
 ) -> list[tuple[list[int], float]]:
-    """For each question term found in the sentence (token stems, in order): where it stands
-    and how much it weighs."""
+    """For each question term found in the sentence: where it stands and how much it weighs."""
     found = []
     for term in focus_terms:
-        positions = [i for i, s in enumerate(stems) if s in term]
+        positions = sentence_words.positions(term)
         if positions:
             found.append((positions, weights.get(term, 1.0)))
     return found
-
-
-@lru_cache(maxsize=65536)
-def _cached_stems(token_texts: tuple[str, ...]) -> tuple[str, ...]:
-    """Stems of a sentence's tokens, computed once per sentence (they never change)."""
-    return tuple(stem(t.lower().rstrip(".")) for t in token_texts)
 
 
 _DETERMINERS = (
@@ -883,7 +903,7 @@ def _answer_key(answer: str, answer_type: AnswerType) -> str | None:
 
 
 def _proximity(
-    tokens: list[tuple[int, int, str]], span: Span, closeness: list[tuple[list[int], float]]
+    tokens: Sequence[tuple[int, int, str]], span: Span, closeness: list[tuple[list[int], float]]
 ) -> float:
     """How close the span stands to the question's words, rare words counting for more."""
     if not closeness:
@@ -899,7 +919,9 @@ def _proximity(
     return near / total
 
 
-def _next_to_head(tokens: list[tuple[int, int, str]], span: Span, head_stem: str | None) -> float:
+def _next_to_head(
+    tokens: Sequence[tuple[int, int, str]], span: Span, head_stem: str | None
+) -> float:
     """1 when the question's kind-noun stands right by the span ("Le Journal newspaper"), or
     just after it ("54 such police *stations*")."""
     if not head_stem:
