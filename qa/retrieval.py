@@ -53,9 +53,15 @@ class LexicalIndex:
         query = [t for t in terms(text) if t in self._vocab]
         if not query or k < 1:
             return []
-        k = min(k, int(self._bm25.scores["num_docs"]))
-        ids, scores = self._bm25.retrieve([query], k=k, show_progress=False, n_threads=1)
-        return [int(i) for i, s in zip(ids[0], scores[0], strict=True) if s > 0]
+        # Scores straight from the sparse matrix: `retrieve` would start a thread pool for
+        # every question, which costs more than the scoring itself.
+        scores = self._bm25.get_scores(query)
+        k = min(k, len(scores))
+        best = np.argpartition(-scores, k - 1)[:k]
+        # Highest score first; equal scores in chunk order, so a ranking never depends on
+        # how the partition happened to fall.
+        ranked = best[np.lexsort((best, -scores[best]))]
+        return [int(i) for i in ranked if scores[i] > 0]
 
 
 class Retriever:

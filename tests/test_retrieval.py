@@ -1,0 +1,54 @@
+"""Lexical ranking and fusion: which chunks a question's words find, and in what order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import bm25s
+
+from qa.retrieval import LexicalIndex, fuse_rankings
+from qa.terms import terms
+
+
+def _lexical_index(folder: Path, chunks: list[str]) -> LexicalIndex:
+    bm25 = bm25s.BM25()
+    bm25.index([terms(chunk) or [""] for chunk in chunks], show_progress=False)
+    bm25.save(str(folder), show_progress=False)
+    return LexicalIndex(folder)
+
+
+CHUNKS = [
+    "The harbour tower opened in 1999 and is 120 metres tall.",  # 0
+    "A ferry crosses the harbour every hour.",  # 1
+    "The museum of modern art opened in 2004.",  # 2
+    "A ferry crosses the harbour every hour.",  # 3: the same words as chunk 1
+    "Tickets for the tower are sold at the harbour.",  # 4
+]
+
+
+def test_the_chunk_holding_more_of_the_question_ranks_first(tmp_path: Path) -> None:
+    index = _lexical_index(tmp_path, CHUNKS)
+    ranking = index.search("When did the harbour tower open?", 10)
+    assert ranking[0] == 0
+    assert 2 in ranking  # "opened" alone still counts
+    assert set(ranking) == {0, 1, 2, 3, 4}
+
+
+def test_chunks_without_any_of_the_words_are_left_out(tmp_path: Path) -> None:
+    index = _lexical_index(tmp_path, CHUNKS)
+    assert index.search("modern museum", 10) == [2]
+    assert index.search("volcano", 10) == []
+    assert index.search("", 10) == []
+
+
+def test_equal_scores_come_in_chunk_order_and_k_caps_the_ranking(tmp_path: Path) -> None:
+    index = _lexical_index(tmp_path, CHUNKS)
+    assert index.search("ferry", 10) == [1, 3]
+    assert index.search("ferry", 1) == [1]
+    assert len(index.search("harbour", 2)) == 2
+
+
+def test_fusion_favours_chunks_both_rankings_hold() -> None:
+    fused = fuse_rankings([[4, 1, 2], [2, 4, 9]], k=60)
+    assert [r.chunk_id for r in fused][:2] == [4, 2]
+    assert {r.chunk_id for r in fused} == {1, 2, 4, 9}
