@@ -10,6 +10,7 @@ import json
 import os
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -109,11 +110,14 @@ class Answerer:
             raise IndexMissingError(f"no index in {settings.index_dir}: run `qa index` first")
         self._build = _LoadedBuild(folder, settings)
         self._embedder = embedder or load_embedder(
-            settings.resolved_model_path(), settings.embed_batch_size
+            settings.resolved_model_path(), settings.embed_batch_size, settings.embed_precision
         )
         self._reload_lock = threading.Lock()
         slots = settings.max_concurrent_answers or os.cpu_count() or 1
         self._answer_slots = threading.BoundedSemaphore(slots)
+        # One embedding thread per answer slot: the question is embedded there while this
+        # thread reads it (the model lets go of the GIL for the forward pass).
+        self._embedding_threads = ThreadPoolExecutor(slots, thread_name_prefix="qa-embed")
         warm_places()
 
     @property
@@ -130,9 +134,10 @@ class Answerer:
         resolved = resolve_question(question, history)
         if len(resolved) > self.settings.max_question_chars:
             resolved = question  # many pronouns, long names: the resolution is no question
+        embedding = self._embedding_threads.submit(self._embedder.encode, [resolved])
         analysis = analyse_question(resolved)
         build = self._build  # one consistent build for the whole question
-        query_vector = self._embedder.encode([resolved])[0]
+        query_vector = embedding.result()[0]
         wanted = _READER_PASSAGES_FOR_LISTS if analysis.is_list else _READER_PASSAGES
         passages = build.retriever.search(resolved, query_vector, max(top_k, wanted))
         # The reader sees the same passages whatever top_k asks to be shown.

@@ -6,13 +6,15 @@ Vectors are L2-normalised, so an inner product is a cosine similarity everywhere
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -49,14 +51,28 @@ class SentenceTransformerEmbedder:
             self._model.get_sentence_embedding_dimension
         )
         self.dimensions = int(dimension() or 0)
+        self._question_graph: _QuestionGraph | None = None
+        self._question_graph_tried = False
+        self._question_graph_lock = threading.Lock()
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
         if len(texts) <= SINGLE_THREAD_MAX_TEXTS:
             with _one_torch_thread():
-                return self._encode(texts)
+                graph = self._graph_for_questions() if len(texts) == 1 else None
+                return graph.encode(texts[0]) if graph else self._encode(texts)
         return self._encode(texts)
+
+    def _graph_for_questions(self) -> _QuestionGraph | None:
+        """The traced graph for one text at a time, made on first use; None where the model
+        cannot be traced (then ``encode`` stays on sentence-transformers' own path)."""
+        if not self._question_graph_tried:
+            with self._question_graph_lock:
+                if not self._question_graph_tried:
+                    self._question_graph = _QuestionGraph.trace(self._model, self.precision)
+                    self._question_graph_tried = True
+        return self._question_graph
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         with _autocast(self.precision):
@@ -68,6 +84,97 @@ class SentenceTransformerEmbedder:
                 show_progress_bar=False,
             )
         return np.asarray(vectors, dtype=np.float32)
+
+
+logger = logging.getLogger(__name__)
+
+# The traced graph must give the vectors sentence-transformers gives, or it is not used.
+_TRACE_AGREEMENT = 0.9999
+
+
+class _QuestionGraph:
+    """The transformer, mean pooling and normalising traced into one TorchScript graph, for
+    embedding one question at a time.
+
+    Two reasons, both measured by `python -m bench` (bench/REPORT.md): sentence-transformers'
+    Python path costs milliseconds per short text that the graph does not (a question's vector
+    in about 8 ms instead of 12 on one core), and a graph call lets go of Python's GIL for the
+    whole forward pass, so the answerer reads the question on its own thread meanwhile instead
+    of the two taking turns operation by operation. One text has no padding, so tracing with
+    one example length serves them all (checked against the eager vectors at trace time).
+    Batches (an index build) stay on sentence-transformers.
+    """
+
+    def __init__(self, model: Any, graph: Any) -> None:
+        self._model = model
+        self._graph = graph
+
+    @classmethod
+    def trace(cls, model: Any, precision: Literal["float32", "bfloat16"]) -> _QuestionGraph | None:
+        """The graph for ``model`` (a SentenceTransformer), or None when its modules are not
+        a transformer with mean pooling, or the trace does not reproduce its vectors."""
+        import torch
+
+        modules = [type(m).__name__ for m in model]
+        if modules[:2] != ["Transformer", "Pooling"] or set(modules[2:]) - {"Normalize"}:
+            return None
+        if getattr(model[1], "pooling_mode", None) != "mean":
+            return None
+        example = "Which cities had a station, and who reported it first?"
+        features = model.preprocess([example])
+        inputs = (features["input_ids"], features["attention_mask"])
+        try:
+            with torch.inference_mode(), _autocast(precision), _quiet_tracer():
+                graph = torch.jit.trace(
+                    _mean_pooled(model[0].auto_model).eval(), inputs, check_trace=False
+                )
+            traced = cls(model, graph)
+            with _autocast(precision):
+                expected = model.encode([example], normalize_embeddings=True)[0]
+            if float(np.dot(traced.encode(example)[0], expected)) < _TRACE_AGREEMENT:
+                raise ValueError("the traced vectors differ from the model's")
+        except Exception as error:  # any failure leaves the eager path, which always works
+            logger.warning("questions are embedded without a traced graph: %s", error)
+            return None
+        return traced
+
+    def encode(self, text: str) -> np.ndarray:
+        import torch
+
+        features = self._model.preprocess([text])
+        with torch.inference_mode():
+            vector = self._graph(features["input_ids"], features["attention_mask"])
+        return np.asarray(vector.numpy(), dtype=np.float32)
+
+
+def _mean_pooled(transformer: Any) -> Any:
+    """``transformer`` as one torch module that returns its token vectors averaged over the
+    attention mask and L2-normalised, in float32 (sentence-transformers' mean pooling)."""
+    import torch
+
+    class MeanPooled(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.transformer = transformer
+
+        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+            output = self.transformer(input_ids=input_ids, attention_mask=attention_mask)
+            tokens = output.last_hidden_state.float()
+            mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
+            pooled = (tokens * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(pooled, dim=-1)
+
+    return MeanPooled()
+
+
+@contextmanager
+def _quiet_tracer() -> Iterator[None]:
+    """The tracer warns that masks are constants: true, and harmless for one unpadded text."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
 
 
 @contextmanager

@@ -7,7 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.embedding import HashingEmbedder, load_embedder, precision_suffix, resolve_precision
+from qa.embedding import (
+    Embedder,
+    HashingEmbedder,
+    load_embedder,
+    precision_suffix,
+    resolve_precision,
+)
 from qa.indexing import build_index, model_name_of, staleness
 from qa.settings import Settings
 
@@ -56,3 +62,43 @@ def test_bfloat16_vectors_stay_close_to_float32_and_rank_alike() -> None:
     assert float((a * b).sum(axis=1).min()) > 0.999
     for question in questions:
         assert np.argmax(full.encode([question]) @ a.T) == np.argmax(half.encode([question]) @ b.T)
+
+
+@pytest.mark.model
+def test_a_question_embedded_alone_gets_the_vector_a_batch_gives_it(
+    model_embedder: Embedder,
+) -> None:
+    # One text goes through the traced graph, a batch through sentence-transformers.
+    questions = [
+        "Why?",
+        "Which Spanish cities had a station?",
+        "Which newspaper reported that the police in Canada investigated two sites in Toronto "
+        "and one in Vancouver after a report by a human rights group based in Madrid?",
+        " ".join(["station"] * 400),  # past the model's 256 tokens: cut like a batch's
+    ]
+    batch = model_embedder.encode(questions + ["a filler text"] * 4)
+    for question, expected in zip(questions, batch, strict=False):
+        alone = model_embedder.encode([question])
+        assert alone.shape == (1, model_embedder.dimensions) and alone.dtype == np.float32
+        assert float(alone[0] @ expected) > 0.999
+    assert getattr(model_embedder, "_question_graph", None) is not None  # the graph answered
+
+
+@pytest.mark.model
+def test_a_model_the_graph_does_not_fit_still_embeds_questions() -> None:
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
+
+    from qa.embedding import SentenceTransformerEmbedder
+
+    path = Settings().resolved_model_path()
+    embedder = SentenceTransformerEmbedder(path, precision="float32")
+    transformer = Transformer(path)
+    # The same transformer pooled on its first token: not the mean the graph computes.
+    embedder._model = SentenceTransformer(
+        modules=[transformer, Pooling(transformer.get_embedding_dimension(), "cls")]
+    )
+    texts = ["Which Spanish cities had a station?", "Who founded the group?"]
+    batch = embedder.encode(texts + texts)
+    assert float(embedder.encode([texts[0]])[0] @ batch[0]) > 0.9999
+    assert embedder._question_graph is None
