@@ -120,6 +120,14 @@ class Answerer:
         self._embedding_threads = ThreadPoolExecutor(slots, thread_name_prefix="qa-embed")
         warm_places()
 
+    def warm_up(self) -> None:
+        """Load now what the first question would wait for: spaCy's question tagger and the
+        embedder's traced graph for single texts (about a second together)."""
+        question = "Which cities had a station?"
+        embedding = self._embedding_threads.submit(self._embedder.encode, [question])
+        analyse_question(question)
+        embedding.result()
+
     @property
     def manifest(self) -> Manifest:
         return self._build.manifest
