@@ -170,6 +170,8 @@ def print_tables(results: dict[str, Any]) -> None:
             )
             if load.get("failure_kinds"):
                 print(f"  failures: {load['failure_kinds']}")
+            if "sweep" in h:
+                _print_sweep(h["sweep"], h.get("within_p95_target") or {})
     if "scale" in results:
         print(
             f"\n== vector search, synthetic clustered 384-d; targets: p95 <= {TARGET_P95_MS:g} ms"
@@ -221,6 +223,30 @@ def _meets(point: dict[str, Any], size: int) -> str:
         and size <= TARGET_BYTES
     )
     return "yes" if ok else "no"
+
+
+def _print_sweep(sweep: dict[str, Any], best: dict[str, Any]) -> None:
+    print(f"\n== /ask under load, {sweep['workers']} workers, closed-loop clients ==")
+    rows = [
+        [
+            level["clients"],
+            level["requests"],
+            level["failures"],
+            level["requests_per_second"],
+            level["latency"]["p50_ms"],
+            level["latency"]["p95_ms"],
+        ]
+        for level in sweep["levels"]
+    ]
+    print(table(["clients", "requests", "failed", "req/s", "p50 ms", "p95 ms"], rows))
+    if best:
+        print(
+            f"  most answers per second with p95 <= {best['p95_target_ms']:g} ms: "
+            f"{best['requests_per_second']} req/s ({best['clients']} clients, "
+            f"p95 {best['p95_ms']} ms)"
+        )
+    else:
+        print("  no load level kept p95 within the target")
 
 
 def _load(value: object) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from bench.build import synthetic_chunks
 from bench.load import require_loopback
 from bench.measures import Latency, recall_at_k, row_cosines, top_k_overlap
 from bench.report import table
+from bench.serving import best_within_p95
 from bench.synthetic import clustered_queries, clustered_vectors
 
 
@@ -133,3 +135,25 @@ def test_the_build_table_shows_both_precisions_beside_the_plain_encoder(
     out = capsys.readouterr().out
     assert "bfloat16" in out and "float32" in out
     assert "32.5 chunks/s embedding" in out  # 65 chunks in 2.0 s of encoding
+
+
+def _level(clients: int, per_second: float, p95_ms: float, failures: int = 0) -> dict[str, Any]:
+    return {
+        "clients": clients,
+        "requests": 100,
+        "failures": failures,
+        "requests_per_second": per_second,
+        "latency": {"p95_ms": p95_ms},
+    }
+
+
+def test_the_load_reported_is_the_busiest_level_within_the_p95_target() -> None:
+    levels = [
+        _level(1, 40.0, 30.0),
+        _level(4, 90.0, 120.0),
+        _level(8, 95.0, 199.0, failures=2),  # fast enough, but it failed requests
+        _level(16, 96.0, 260.0),  # busier, past the target
+    ]
+    best = best_within_p95(levels, 200.0)
+    assert (best["clients"], best["requests_per_second"]) == (4, 90.0)
+    assert best_within_p95([_level(1, 40.0, 250.0)], 200.0) == {}
