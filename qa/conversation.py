@@ -23,6 +23,7 @@ from qa.terms import STOP_WORDS
 _PERSON_PRONOUNS = {"he", "she", "him", "her", "his", "hers"}
 _OTHER_PRONOUNS = {"it", "its", "they", "them", "their", "theirs"}
 _POSSESSIVES = {"his", "its", "their", "her"}
+_PLURAL_PRONOUNS = {"they", "them", "their", "theirs"}
 _WH_WORDS = re.compile(r"\b(who|whom|whose|what|which|where|when|why|how)\b", re.IGNORECASE)
 _ELLIPSIS = re.compile(
     r"^(?:and|but|also|so)?\s*(?:what|how)\s+about\s+(.+?)\s*\??$|^(?:and|but|also)\s+(.+?)\s*\??$",
@@ -31,6 +32,8 @@ _ELLIPSIS = re.compile(
 _NAME = re.compile(r"(?:[A-Z][\w’'.-]*)(?:\s+(?:of|de|du|la|le|and|the|for|&)?\s*[A-Z][\w’'.-]*)*")
 _DEMONSTRATIVE = re.compile(r"\b(that|this|the same|these|those)\s+(\w+)\b", re.IGNORECASE)
 _PLACE_TYPES = {AnswerType.PLACE, AnswerType.CITY, AnswerType.COUNTRY}
+# Answers that say where, when or how many of the question's subject.
+_SETTING_TYPES = _PLACE_TYPES | {AnswerType.DATE, AnswerType.NUMBER}
 
 
 class Turn(BaseModel):
@@ -62,6 +65,9 @@ def _replace_references(question: str, previous: Turn, previous_question: str) -
     subject = _main_name(previous_question)
     place = _place_in(previous_question)
 
+    def asks_where_it_is() -> bool:
+        return analyse_question(question).answer_type in _PLACE_TYPES
+
     def referent(pronoun: str) -> str | None:
         lowered = pronoun.lower()
         if lowered == "there":
@@ -80,6 +86,18 @@ def _replace_references(question: str, previous: Turn, previous_question: str) -
             lowered in {"it", "its"}
         ):
             return subject  # "it" is not the person just named: the thing asked about
+        answered_many = len(previous.answers) > 1 and lowered in _PLURAL_PRONOUNS
+        if (
+            analysis.answer_type in _SETTING_TYPES
+            and subject
+            and not answered_many
+            and not asks_where_it_is()
+            and not (_is_place(subject) or country_of_adjective(subject))
+        ):
+            # "Where is the NGO based?" -- "Madrid". "What did it find?": still the NGO; the
+            # place (or date, or count) answered is where or when, not who. ("Which country
+            # is it in?" asks after the place: that one is the place.)
+            return subject
         return answer_name or subject
 
     def replace(match: re.Match[str]) -> str:
@@ -163,9 +181,13 @@ def _main_name(question: str) -> str | None:
 
 def _person_in(question: str) -> str | None:
     for name in _names(question):
-        if len(name.split()) >= 2 and not country_code(name) and not city_countries(name):
+        if len(name.split()) >= 2 and not _is_place(name):
             return name
     return None
+
+
+def _is_place(name: str) -> bool:
+    return bool(country_code(name) or city_countries(name))
 
 
 def _place_in(question: str) -> str | None:

@@ -51,6 +51,39 @@ def test_it_is_the_thing_asked_about_when_a_person_was_the_answer() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("previous", "follow_up", "standalone"),
+    [
+        (
+            turn("Where is Harwick Yards based?", "Leeds"),
+            "How many ferries did it build?",
+            "How many ferries did Harwick Yards build?",
+        ),
+        (
+            turn("When did Harwick Yards open?", "March 2001"),
+            "Who founded it?",
+            "Who founded Harwick Yards?",
+        ),
+        (
+            # The answer was a place, but the question had no other name: it is the place.
+            turn("Which city hosts the Tarnwell ferry terminal?", "Oslo"),
+            "Which country is it in?",
+            "Which country is Oslo in?",
+        ),
+        (
+            # Several places answered and "them" asked about: the places.
+            turn("Which three Norwegian towns have Harwick Yards sites?", "Bergen", "Oslo", "Moss"),
+            "Which of them is the oldest?",
+            "Which of Bergen, Oslo and Moss is the oldest?",
+        ),
+    ],
+)
+def test_it_stays_the_subject_when_the_answer_said_where_or_when(
+    previous: Turn, follow_up: str, standalone: str
+) -> None:
+    assert resolve_question(follow_up, [previous]) == standalone
+
+
 def test_there_is_the_place_just_answered_or_named() -> None:
     answered = turn("Which city built the Moonrake ferry?", "Oslo")
     assert resolve_question("Which river flows there?", [answered]) == "Which river flows in Oslo?"
