@@ -84,6 +84,7 @@ class _SentenceWords:
 # Sentences whose words the reader keeps; past this many the cache starts again (a corpus of
 # millions of sentences is never all in memory, and questions come back to the same few).
 _CACHED_SENTENCES = 50_000
+_CACHED_DOCUMENTS = 512
 
 
 @dataclass
@@ -211,16 +212,20 @@ class Reader:
         self._stats = stats
         self._min_score = min_score
         self._max_list_items = max_list_items
-        self._texts: dict[str, str] = {}
-        self._doc_terms: dict[str, frozenset[str]] = {}
+        # Documents and sentences the last questions met, kept within bounds: a corpus of
+        # thousands of documents is never all held in memory.
+        self._texts = lru_cache(maxsize=_CACHED_DOCUMENTS)(self._read_text)
+        self._doc_terms = lru_cache(maxsize=_CACHED_DOCUMENTS)(self._read_document_terms)
+        self._title_terms_of = lru_cache(maxsize=_CACHED_DOCUMENTS)(self._read_title_terms)
         self._sentence_words: dict[int, _SentenceWords] = {}
 
     def _text(self, doc_id: str) -> str:
-        """A document's cleaned text, read from the store once."""
-        if doc_id not in self._texts:
-            document = self._store.document(doc_id)
-            self._texts[doc_id] = document.text if document else ""
-        return self._texts[doc_id]
+        """A document's cleaned text."""
+        return self._texts(doc_id)
+
+    def _read_text(self, doc_id: str) -> str:
+        document = self._store.document(doc_id)
+        return document.text if document else ""
 
     def _words(self, sentence: StoredSentence) -> _SentenceWords:
         """A sentence's terms, token stems and tokens, from the cache when it has them."""
@@ -330,13 +335,16 @@ class Reader:
         return scored
 
     def _document_terms(self, doc_id: str) -> frozenset[str]:
-        if doc_id not in self._doc_terms:
-            self._doc_terms[doc_id] = _sentence_terms(self._text(doc_id))
-        return self._doc_terms[doc_id]
+        return self._doc_terms(doc_id)
+
+    def _read_document_terms(self, doc_id: str) -> frozenset[str]:
+        return _sentence_terms(self._text(doc_id))
 
     def _title_terms(self, doc_id: str) -> frozenset[str]:
-        title = self._store.titles().get(doc_id, "")
-        return _sentence_terms(title)
+        return self._title_terms_of(doc_id)
+
+    def _read_title_terms(self, doc_id: str) -> frozenset[str]:
+        return _sentence_terms(self._store.titles().get(doc_id, ""))
 
     def _term_weight(self, term: frozenset[str], question: QuestionAnalysis) -> float:
         """How much a question term counts: rare words more, and the question's main verb
@@ -549,7 +557,6 @@ class Reader:
 # --- pieces ------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=65536)
 def _sentence_terms(text: str) -> frozenset[str]:
     """A sentence's stems, plus the acronyms of its capitalised runs ("RCMP") and the other
     words for any country it names ("United States" also reads as "US")."""
