@@ -39,7 +39,11 @@ for _type, _nouns in {
         president head chief reporter reporters journalist journalists author authors secretary
         judge officer officers agent agents activist activists dissident dissidents founder ceo
         chairman premier ambassador lawmaker lawmakers politician politicians expert experts
-        researcher researchers analyst analysts individual individuals suspect suspects""",
+        researcher researchers analyst analysts individual individuals suspect suspects
+        persons citizen citizens national nationals resident residents migrant migrants
+        immigrant immigrants refugee refugees worker workers employee employees member members
+        student students victim victims visitors tourists passengers customers voters
+        protesters soldiers troops volunteers inhabitants children adults sailors fishermen""",
     AnswerType.ORGANISATION: """organisation organisations organization organizations group
         groups ngo ngos newspaper newspapers paper papers agency agencies outlet outlets company
         companies firm firms department departments ministry ministries party parties
@@ -123,6 +127,11 @@ class QuestionAnalysis:
     # The focus terms written in lower case ("founded", "arrested", "publisher"): what the
     # question says about the names in it. An answer's sentence must state some of it.
     relation_terms: tuple[frozenset[str], ...] = ()
+    # A figure is asked for of a thing ("how many *people*", "the *population*"): an answer's
+    # sentence must name that thing, or its figure counts something else. The kind-noun's
+    # stem, or for people any plural word for people ("nationals" counts "citizens").
+    counted: frozenset[str] = frozenset()
+    counted_people: frozenset[str] = frozenset()
 
 
 def analyse_question(question: str) -> QuestionAnalysis:
@@ -154,6 +163,10 @@ def analyse_question(question: str) -> QuestionAnalysis:
         head=head,
         focus_terms=focus_terms,
         relation_terms=_relation_terms(matching, focus_terms),
+        counted=_counted(head) if answer_type is AnswerType.NUMBER else frozenset(),
+        counted_people=_PEOPLE
+        if answer_type is AnswerType.NUMBER and _HEAD_TYPES.get(head or "") is AnswerType.PERSON
+        else frozenset(),
         country_filter=_country_filter(text, answer_type, head),
         options=options,
         expected_count=_count_before(tagged, head_token) if is_list else None,
@@ -394,7 +407,26 @@ _COUNT_NOUNS = frozenset(
         "age",
     }
 )
+def _counted(head: str | None) -> frozenset[str]:
+    """The stem of what a figure counts (people are matched by ``_PEOPLE`` instead)."""
+    if head is None or head in _MEASURE_NOUNS or _HEAD_TYPES.get(head) is AnswerType.PERSON:
+        return frozenset()
+    return frozenset({stem(head)})
+
+
+# Count nouns that name no particular thing: "what number", "what share" (a sentence gives a
+# figure or a percentage without saying "number" or "share").
+_MEASURE_NOUNS = frozenset(
+    {"number", "percentage", "share", "proportion", "amount", "total", "figure", "count", "sum"}
+)
 _NOUNISH = {"NOUN", "PROPN", "ADJ", "NUM"}
+# Plural words for people, as written: a count of people is a count of these. (Plurals only:
+# "national", "official", "head" and "reporter"'s stem are also other words.)
+_PEOPLE = frozenset(
+    n
+    for n, t in _HEAD_TYPES.items()
+    if t is AnswerType.PERSON and (n.endswith("s") or n in {"people", "men", "women"})
+)
 _LOOK_THROUGH = {"kind", "type", "sort", "form", "name", "names", "title"}
 
 

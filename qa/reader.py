@@ -305,12 +305,13 @@ class Reader:
             seen = own | context | self._title_terms(sentence.doc_id)
             names_present = all(term & seen for term in question.named_terms)
             places_present = all(term & seen for term in question.place_terms)
+            in_other_words = similarity >= _SAYS_THE_SAME  # "established" for "founded"
             relation_present = (
                 not question.relation_terms
                 or any(term & (own | context) for term in question.relation_terms)
                 or (head_stem is not None and head_stem in own)
-                or similarity >= _SAYS_THE_SAME  # in other words: "established" for "founded"
-            )
+                or in_other_words
+            ) and (_names_what_is_counted(question, sentence_words) or in_other_words)
             if not names_present:
                 # About something else than what the question names -- unless the document
                 # names it elsewhere and this sentence says "the NGO", "the facilities".
@@ -581,6 +582,15 @@ def _matching_text(text: str, sentence: StoredSentence) -> str:
     evidence" as "find evidence"), token for token."""
     body = text[sentence.start : sentence.end]
     return with_lemmas(body, sentence.start, lemma_spans(sentence.spans))
+
+
+def _names_what_is_counted(question: QuestionAnalysis, sentence_words: _SentenceWords) -> bool:
+    """Whether a sentence names what the question asks a figure of (or no figure is asked)."""
+    if not (question.counted or question.counted_people):
+        return True
+    if question.counted & sentence_words.terms:
+        return True
+    return any(text.lower() in question.counted_people for _, _, text in sentence_words.tokens)
 
 
 def _words_of(text: str, sentence: StoredSentence) -> _SentenceWords:

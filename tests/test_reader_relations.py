@@ -32,6 +32,11 @@ PAGES = {
         "The lighthouse keepers first counted 30 seals on the rocks, and have since seen a further "
         "12 seals in the harbour. As of March 14, the keepers had visited 14 islands.\n"
     ),
+    "ferry.txt": (
+        "A busy Sunday on the fjord\n\n"
+        "The Moonrake ferry carried 240 passengers across the fjord on Sunday. It has four decks "
+        "and a crew of nine.\n"
+    ),
     "museum.txt": (
         "Lighthouse Museum opens a new wing\n\n"
         "The Lighthouse Museum opened a new wing on Friday. Divers found the oldest lamp of the "
@@ -100,3 +105,18 @@ def test_the_day_of_a_date_in_the_question_can_still_be_the_figure_asked_for(
 ) -> None:
     question = "How many islands had the keepers visited as of March 14?"
     assert first_answer(answerer, question) == "14"
+
+
+def test_a_figure_answers_only_for_the_thing_it_counts(answerer: Answerer) -> None:
+    # Sweden's only figure is of weather stations: it is no count of people, nor a population.
+    for question in ("How many people live in Sweden?", "What is the population of Sweden?"):
+        response = answerer.ask(question)
+        assert response.abstained, (question, [a.text for a in response.answers])
+    assert first_answer(answerer, "How many islands had the keepers visited?") == "14"
+
+
+def test_a_count_of_people_is_met_by_any_word_for_people(answerer: Answerer) -> None:
+    # "passengers" are people; the ferry's four decks are not.
+    assert first_answer(answerer, "How many people did the Moonrake ferry carry on Sunday?") == (
+        "240"
+    )
