@@ -28,6 +28,7 @@ from qa.settings import Settings, get_settings
 def create_app(settings: Settings | None = None, answerer: Answerer | None = None) -> FastAPI:
     """The app over ``answerer``, or over an ``Answerer`` built from ``settings`` at startup."""
     settings = settings or (answerer.settings if answerer else get_settings())
+
     def load() -> Answerer:
         loaded = Answerer(settings)
         loaded.warm_up()  # the first request should not pay for loading the question path
