@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +21,7 @@ from qa.conversation import Turn, resolve_question
 from qa.embedding import Embedder, load_embedder
 from qa.indexing import (
     BM25_DIR,
+    CASED_WORDS_FILE,
     CHUNK_INDEX_FILE,
     SENTENCE_VECTORS_FILE,
     STORE_FILE,
@@ -35,9 +37,12 @@ from qa.reader import Answer, Reader, TermStatistics
 from qa.retrieval import LexicalIndex, Passage, Retriever
 from qa.settings import Settings
 from qa.store import Store
+from qa.truecase import load_cased_forms, restore_case
 from qa.vectors import FaissIndex
 
 ABSTAIN_MESSAGE = "I could not find that in the documents."
+
+_INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2060\ufeff]")
 
 # The reader looks further than the passages shown: list answers gather across documents.
 _READER_PASSAGES = 8
@@ -90,6 +95,7 @@ class _LoadedBuild:
             self.store, vectors, lexical, settings.retrieval_candidates, settings.rrf_k
         )
         stats = json.loads((folder / TERM_STATS_FILE).read_text())
+        self.cased_words = load_cased_forms(folder / CASED_WORDS_FILE)
         sentence_vectors = np.load(folder / SENTENCE_VECTORS_FILE, mmap_mode="r")
         self.reader = Reader(
             self.store,
@@ -139,12 +145,14 @@ class Answerer:
             return self._answer(question, max(1, min(top_k, self.settings.max_top_k)), history)
 
     def _answer(self, question: str, top_k: int, history: Sequence[Turn]) -> AskResponse:
-        resolved = resolve_question(question, history)
+        build = self._build  # one consistent build for the whole question
+        # "who is laura harth": the corpus's capitals back, so names read as names.
+        cased = restore_case(question, build.cased_words)
+        resolved = resolve_question(cased, history)
         if len(resolved) > self.settings.max_question_chars:
-            resolved = question  # many pronouns, long names: the resolution is no question
+            resolved = cased  # many pronouns, long names: the resolution is no question
         embedding = self._embedding_threads.submit(self._embedder.encode, [resolved])
         analysis = analyse_question(resolved)
-        build = self._build  # one consistent build for the whole question
         query_vector = embedding.result()[0]
         wanted = _READER_PASSAGES_FOR_LISTS if analysis.is_list else _READER_PASSAGES
         passages = build.retriever.search(resolved, query_vector, max(top_k, wanted))
@@ -160,7 +168,8 @@ class Answerer:
         )
 
     def _validated(self, question: str) -> str:
-        text = " ".join(question.split())
+        # Control and format characters (NUL, zero-width spaces) are no part of a question.
+        text = " ".join("".join(c for c in question if not _INVISIBLE.match(c)).split())
         try:
             text.encode("utf-8")
         except UnicodeEncodeError as error:  # a lone surrogate from a JSON "\ud800" escape

@@ -36,6 +36,7 @@ from qa.sentences import Span, split_many
 from qa.settings import Settings
 from qa.store import Store, StoredDocument, StoreWriter
 from qa.terms import terms
+from qa.truecase import cased_forms, save_cased_forms
 from qa.vectors import FaissIndex, choose_index_kind
 
 FORMAT_VERSION = 1
@@ -52,6 +53,7 @@ CHUNK_VECTORS_FILE = "chunk_vectors.npy"
 SENTENCE_VECTORS_FILE = "sentence_vectors.npy"
 BM25_DIR = "bm25"
 TERM_STATS_FILE = "term_stats.json"
+CASED_WORDS_FILE = "cased_words.json"
 
 
 class EmptyCorpusError(Exception):
@@ -147,6 +149,8 @@ def staleness(settings: Settings, model_name: str) -> str:
         return "the index was built by another version"
     if manifest.processing_version != PROCESSING_VERSION:
         return "cleaning or annotation changed"
+    if not (build_dir / CASED_WORDS_FILE).exists():
+        return "the index has no table of how words are capitalised yet"
     if manifest.model != model_name:
         return f"the model changed ({manifest.model} -> {model_name})"
     if (manifest.chunk_max_words, manifest.chunk_overlap_sentences) != (
@@ -467,6 +471,7 @@ def _write_build(
     bm25 = bm25s.BM25()
     bm25.index([found or [""] for found in chunk_terms], show_progress=False)
     bm25.save(str(folder / BM25_DIR), show_progress=False)
+    save_cased_forms(folder / CASED_WORDS_FILE, cased_forms(d.text for d in prepared))
     manifest = Manifest(
         build_id=build_id,
         created=datetime.now(UTC).isoformat(timespec="seconds"),

@@ -136,6 +136,7 @@ class QuestionAnalysis:
 
 def analyse_question(question: str) -> QuestionAnalysis:
     text = _POLITE_LEAD.sub("", question.strip())
+    text = _END_MARKS.sub("?", text)  # "Who is she?!", "Who is she??" read as "Who is she?"
     text = text[:1].upper() + text[1:]
     lowered = text.lower()
     imperative = _IMPERATIVE.match(text)
@@ -330,6 +331,9 @@ _DEFINITION = re.compile(
 )
 
 
+_END_MARKS = re.compile(r"\s*(?:[?!]*![?!]*|\?+)$")
+
+
 def _defined_name(text: str) -> str:
     """The name in "Who is Laura Harth?" / "What is Safeguard Defenders?"; "" otherwise."""
     match = _DEFINITION.match(text.strip())
@@ -407,6 +411,8 @@ _COUNT_NOUNS = frozenset(
         "age",
     }
 )
+
+
 def _counted(head: str | None) -> frozenset[str]:
     """The stem of what a figure counts (people are matched by ``_PEOPLE`` instead)."""
     if head is None or head in _MEASURE_NOUNS or _HEAD_TYPES.get(head) is AnswerType.PERSON:

@@ -80,6 +80,14 @@ def test_ask_abstains_when_the_documents_do_not_say(client: TestClient) -> None:
     assert body["message"] == "I could not find that in the documents."
 
 
+def test_invisible_characters_are_dropped_from_the_question(client: TestClient) -> None:
+    body = client.post("/ask", json={"question": "What is\u0000 the capital\u200b of Peru?"})
+    assert body.status_code == 200
+    assert body.json()["question"] == "What is the capital of Peru?"
+    only_invisible = client.post("/ask", json={"question": "\u200b\u0000\ufeff"})
+    assert only_invisible.status_code == 422
+
+
 def test_top_k_sets_the_number_of_passages(client: TestClient) -> None:
     one = client.post("/ask", json={"question": "Who built the bridge?", "top_k": 1}).json()
     assert len(one["passages"]) == 1
