@@ -65,6 +65,10 @@ def _replace_references(question: str, previous: Turn, previous_question: str) -
     subject = _main_name(previous_question)
     place = _place_in(previous_question)
 
+    there_is_the_answer = bool(answer_name) and any(
+        not _there_is_no_place(question, m) for m in re.finditer(r"(?i)\bthere\b", question)
+    )
+
     def asks_where_it_is() -> bool:
         return analyse_question(question).answer_type in _PLACE_TYPES
 
@@ -86,13 +90,17 @@ def _replace_references(question: str, previous: Turn, previous_question: str) -
             lowered in {"it", "its"}
         ):
             return subject  # "it" is not the person just named: the thing asked about
+        if there_is_the_answer and analysis.answer_type in _PLACE_TYPES:
+            # "Which cities had a station?" -- "What did they find there?": "there" is those
+            # cities, so "they" is someone else -- the name asked about, or left as it is.
+            return subject if subject and not _names_a_place(subject) else None
         answered_many = len(previous.answers) > 1 and lowered in _PLURAL_PRONOUNS
         if (
             analysis.answer_type in _SETTING_TYPES
             and subject
             and not answered_many
             and not asks_where_it_is()
-            and not (_is_place(subject) or country_of_adjective(subject))
+            and not _names_a_place(subject)
         ):
             # "Where is the NGO based?" -- "Madrid". "What did it find?": still the NGO; the
             # place (or date, or count) answered is where or when, not who. ("Which country
@@ -103,11 +111,7 @@ def _replace_references(question: str, previous: Turn, previous_question: str) -
     def replace(match: re.Match[str]) -> str:
         pronoun = match.group(0)
         rest = question[match.end() :].lstrip()
-        before = question[: match.start()].rstrip().split(" ")[-1].lower()
-        if pronoun.lower() == "there" and (
-            re.match(r"(?i)(is|was|are|were|will|has|have|had|seems?)\b", rest)
-            or before in {"is", "was", "are", "were", "will", "has", "have", "had", "be"}
-        ):
+        if pronoun.lower() == "there" and _there_is_no_place(question, match):
             return pronoun  # "there was no need", "was there a strike": not a place
         name = referent(pronoun)
         if name is None:
@@ -188,6 +192,21 @@ def _person_in(question: str) -> str | None:
 
 def _is_place(name: str) -> bool:
     return bool(country_code(name) or city_countries(name))
+
+
+def _names_a_place(name: str) -> bool:
+    """A place, or a word for its people ("Spanish")."""
+    return _is_place(name) or bool(country_of_adjective(name))
+
+
+def _there_is_no_place(question: str, match: re.Match[str]) -> bool:
+    """ "there was no need", "was there a strike": "there" that points at no place."""
+    rest = question[match.end() :].lstrip()
+    before = question[: match.start()].rstrip().split(" ")[-1].lower()
+    return bool(
+        re.match(r"(?i)(is|was|are|were|will|has|have|had|seems?)\b", rest)
+        or before in {"is", "was", "are", "were", "will", "has", "have", "had", "be"}
+    )
 
 
 def _place_in(question: str) -> str | None:

@@ -156,3 +156,14 @@ def test_the_latest_turn_is_the_one_referred_to() -> None:
 def test_a_number_answer_is_not_what_it_refers_to() -> None:
     previous = turn("When was the Moonrake Ferry launched?", "1998")
     assert resolve_question("Who built it?", [previous]) == "Who built Moonrake Ferry?"
+
+
+def test_they_is_not_the_places_that_there_already_stands_for() -> None:
+    towns = turn("Which Norwegian towns have ferry yards?", "Bergen", "Moss")
+    assert resolve_question("What did they build there?", [towns]) == (
+        "What did they build in Bergen and Moss?"
+    )
+    based = turn("Where is Harwick Yards based?", "Leeds")
+    assert resolve_question("What did they build there?", [based]) == (
+        "What did Harwick Yards build in Leeds?"
+    )
