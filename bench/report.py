@@ -57,6 +57,7 @@ def print_tables(results: dict[str, Any]) -> None:
                     "other s",
                     "chunks/s",
                     "model load s",
+                    "spaCy load s",
                     "RSS before build MB",
                     "peak RSS MB",
                 ],
@@ -71,6 +72,7 @@ def print_tables(results: dict[str, Any]) -> None:
                         r["other_seconds"],
                         r["chunks_per_second"],
                         r["model_load_seconds"],
+                        r.get("spacy_load_seconds", ""),
                         r["rss_before_build_mb"],
                         r["peak_rss_mb"],
                     ]
