@@ -11,6 +11,7 @@ import codecs
 import hashlib
 import io
 import json
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -153,7 +154,8 @@ def read_document(path: Path, metadata: DocumentMetadata | None = None) -> Sourc
     Fields of ``metadata`` (from the sidecar) win; empty ones are filled from the file's own
     metadata (HTML title/site/date/URL, PDF title) and the title finally falls back to the
     first non-empty line of the text, then to the file stem. ``doc_id`` is the file stem;
-    ``load_corpus`` makes it unique across a corpus.
+    ``load_corpus`` keeps it where no other file has that stem, and uses the path relative to
+    the corpus ("sub/a.txt") where several do, so a file added later never takes an id.
     """
     file_format = _FORMATS.get(path.suffix.lower())
     if file_format is None:
@@ -206,16 +208,16 @@ def load_corpus(corpus_dir: Path) -> CorpusLoad:
         sidecar = {}
 
     documents: list[SourceDocument] = []
-    taken_ids: set[str] = set()
-    for path in list_corpus_files(corpus_dir):
+    paths = list_corpus_files(corpus_dir)
+    stems = Counter(path.stem for path in paths)
+    for path in paths:
         relative = path.relative_to(corpus_dir).as_posix()
         try:
             document = read_document(path, sidecar.get(relative))
         except DocumentReadError as error:
             failures.append(LoadFailure(path, str(error)))
             continue
-        doc_id = _unique_doc_id(path, relative, taken_ids)
-        taken_ids.add(doc_id)
+        doc_id = path.stem if stems[path.stem] == 1 else relative
         documents.append(replace(document, doc_id=doc_id))
     return CorpusLoad(documents=documents, failures=failures)
 
@@ -225,17 +227,6 @@ def _require_directory(corpus_dir: Path) -> None:
         raise FileNotFoundError(f"corpus folder not found: {corpus_dir}")
     if not corpus_dir.is_dir():
         raise NotADirectoryError(f"corpus path is not a folder: {corpus_dir}")
-
-
-def _unique_doc_id(path: Path, relative: str, taken: set[str]) -> str:
-    """The stem, unless an earlier file took it; then the file name, then the relative path."""
-    for candidate in (path.stem, path.name, relative):
-        if candidate not in taken:
-            return candidate
-    number = 2
-    while f"{relative}#{number}" in taken:
-        number += 1
-    return f"{relative}#{number}"
 
 
 def _field_list() -> str:

@@ -237,7 +237,7 @@ def test_bad_files_are_reported_by_name_while_the_rest_load(tmp_path: Path) -> N
 
     corpus = load_corpus(tmp_path)
 
-    assert [document.doc_id for document in corpus.documents] == ["good", "good.txt"]
+    assert [document.doc_id for document in corpus.documents] == ["good.pdf", "good.txt"]
     assert [document.metadata.title for document in corpus.documents] == [
         "A good PDF",
         "A good document.",
@@ -293,15 +293,31 @@ def test_listing_is_sorted_recursive_and_skips_readme_sidecar_and_hidden(tmp_pat
     assert listed == ["a.md", "b.txt", "sub/c.HTML"]
 
 
-def test_files_sharing_a_stem_get_unique_ids(tmp_path: Path) -> None:
+def test_files_sharing_a_stem_are_told_apart_by_their_paths(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("Plain\n", encoding="utf-8")
     (tmp_path / "a.md").write_text("# Marked\n", encoding="utf-8")
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "a.txt").write_text("Nested\n", encoding="utf-8")
+    (tmp_path / "sub" / "b.txt").write_text("Alone\n", encoding="utf-8")
 
     corpus = load_corpus(tmp_path)
 
-    assert [document.doc_id for document in corpus.documents] == ["a", "a.txt", "sub/a.txt"]
+    ids = [document.doc_id for document in corpus.documents]
+    assert ids == ["a.md", "a.txt", "sub/a.txt", "b"]
+
+
+def test_a_new_file_never_takes_the_id_of_one_already_there(tmp_path: Path) -> None:
+    for folder, text in (("a", "Madrid\n"), ("b", "Rome\n")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "notes.txt").write_text(text, encoding="utf-8")
+    before = {d.doc_id: d.raw_text for d in load_corpus(tmp_path).documents}
+
+    (tmp_path / "0").mkdir()  # sorts first, and shares the stem
+    (tmp_path / "0" / "notes.txt").write_text("Oslo\n", encoding="utf-8")
+    after = {d.doc_id: d.raw_text for d in load_corpus(tmp_path).documents}
+
+    assert before == {"a/notes.txt": "Madrid\n", "b/notes.txt": "Rome\n"}
+    assert after == {**before, "0/notes.txt": "Oslo\n"}
 
 
 def test_missing_corpus_folder_is_a_clear_error(tmp_path: Path) -> None:
