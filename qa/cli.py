@@ -151,7 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     index = commands.add_parser("index", parents=[common], help="build or update the index")
-    index.add_argument("--force", action="store_true", help="rebuild even if up to date")
+    index.add_argument(
+        "--force",
+        action="store_true",
+        help="rebuild from scratch, even if up to date: every document is read and embedded again",
+    )
     index.set_defaults(run=_cmd_index)
 
     ask = commands.add_parser("ask", parents=[common], help="ask one question")

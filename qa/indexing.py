@@ -224,7 +224,8 @@ def build_index(
             ManifestFailure(file=_relative(f.path, settings.corpus_dir), reason=f.reason)
             for f in loaded.failures
         ]
-        previous = _PreviousBuild.open(previous_dir, model_name, settings)
+        # Forced means from scratch: a damaged build must not lend its vectors to the next.
+        previous = None if force else _PreviousBuild.open(previous_dir, model_name, settings)
         prepared, reused = _prepare(loaded.documents, previous, failures, settings, show)
         if not prepared:
             raise EmptyCorpusError(

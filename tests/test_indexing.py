@@ -192,6 +192,15 @@ def test_a_new_document_is_added_without_a_full_rebuild(settings: Settings) -> N
     assert response.answers[0].citations[0].doc_id == "mill"
 
 
+def test_a_forced_build_reads_and_embeds_every_document_again(settings: Settings) -> None:
+    first = build(settings)
+    embedder = CountingEmbedder()
+    forced = build(settings, embedder, force=True)
+    assert forced.reused_documents == 0
+    assert forced.embedded_chunks == first.chunks
+    assert embedder.loaded == 1
+
+
 def test_a_removed_document_is_gone_from_answers_without_embedding_anything(
     settings: Settings,
 ) -> None:
