@@ -221,7 +221,8 @@ def format_answer(
     publishers = publishers or {}
     quotes, sources = _quotes_and_sources(response.answers)
     blocks: list[dict[str, Any]] = [_section(_answers_mrkdwn(response.answers))]
-    if response.resolved_question and response.resolved_question != response.question:
+    resolved = response.resolved_question
+    if resolved and resolved.casefold().rstrip("?!") != response.question.casefold().rstrip("?!"):
         blocks.append(_context(f"Answering: {display_text(response.resolved_question)}"))
     for quote in quotes:
         text = highlighted_quote(quote.citation.quote, quote.spans)

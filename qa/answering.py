@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import threading
+import unicodedata
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -42,7 +42,15 @@ from qa.vectors import FaissIndex
 
 ABSTAIN_MESSAGE = "I could not find that in the documents."
 
-_INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2060\ufeff]")
+_JOINERS = "\u200c\u200d"
+
+
+def _visible(character: str) -> bool:
+    """Not a control or format character (whitespace and the zero-width joiners excepted)."""
+    if character.isspace() or character in _JOINERS:
+        return True
+    return unicodedata.category(character) not in {"Cc", "Cf"}
+
 
 # The reader looks further than the passages shown: list answers gather across documents.
 _READER_PASSAGES = 8
@@ -168,8 +176,9 @@ class Answerer:
         )
 
     def _validated(self, question: str) -> str:
-        # Control and format characters (NUL, zero-width spaces) are no part of a question.
-        text = " ".join("".join(c for c in question if not _INVISIBLE.match(c)).split())
+        # Control and format characters (NUL, zero-width spaces, bidi marks) are no part of a
+        # question; the joiners Persian and Indic scripts spell with stay.
+        text = " ".join("".join(c for c in question if _visible(c)).split())
         try:
             text.encode("utf-8")
         except UnicodeEncodeError as error:  # a lone surrogate from a JSON "\ud800" escape

@@ -24,6 +24,9 @@ _PERSON_PRONOUNS = {"he", "she", "him", "her", "his", "hers"}
 _OTHER_PRONOUNS = {"it", "its", "they", "them", "their", "theirs"}
 _POSSESSIVES = {"his", "its", "their", "her"}
 _PLURAL_PRONOUNS = {"they", "them", "their", "theirs"}
+_PREPOSITIONS = frozenset(
+    "in of from at to on with about for by into near inside outside around across".split()
+)
 _WH_WORDS = re.compile(r"\b(who|whom|whose|what|which|where|when|why|how)\b", re.IGNORECASE)
 _ELLIPSIS = re.compile(
     r"^(?:and|but|also|so)?\s*(?:what|how)\s+about\s+(.+?)\s*\??$|^(?:and|but|also)\s+(.+?)\s*\??$",
@@ -72,7 +75,7 @@ def _replace_references(question: str, previous: Turn, previous_question: str) -
     def asks_where_it_is() -> bool:
         return analyse_question(question).answer_type in _PLACE_TYPES
 
-    def referent(pronoun: str) -> str | None:
+    def referent(pronoun: str, as_subject: bool) -> str | None:
         lowered = pronoun.lower()
         if lowered == "there":
             if answer_name and analysis.answer_type in _PLACE_TYPES:
@@ -96,7 +99,8 @@ def _replace_references(question: str, previous: Turn, previous_question: str) -
             return subject if subject and not _names_a_place(subject) else None
         answered_many = len(previous.answers) > 1 and lowered in _PLURAL_PRONOUNS
         if (
-            analysis.answer_type in _SETTING_TYPES
+            as_subject
+            and analysis.answer_type in _SETTING_TYPES
             and subject
             and not answered_many
             and not asks_where_it_is()
@@ -104,7 +108,8 @@ def _replace_references(question: str, previous: Turn, previous_question: str) -
         ):
             # "Where is the NGO based?" -- "Madrid". "What did it find?": still the NGO; the
             # place (or date, or count) answered is where or when, not who. ("Which country
-            # is it in?" asks after the place: that one is the place.)
+            # is it in?" asks after the place, and "is there a station in it?" or "its mayor"
+            # are the place's: those are the place.)
             return subject
         return answer_name or subject
 
@@ -113,7 +118,9 @@ def _replace_references(question: str, previous: Turn, previous_question: str) -
         rest = question[match.end() :].lstrip()
         if pronoun.lower() == "there" and _there_is_no_place(question, match):
             return pronoun  # "there was no need", "was there a strike": not a place
-        name = referent(pronoun)
+        before = question[: match.start()].rstrip().split(" ")[-1].lower()
+        as_subject = pronoun.lower() in {"it", "they"} and before not in _PREPOSITIONS
+        name = referent(pronoun, as_subject)
         if name is None:
             return pronoun
         next_word = rest.split(" ", 1)[0].strip("?.,!").lower() if rest else ""

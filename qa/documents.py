@@ -155,7 +155,8 @@ def read_document(path: Path, metadata: DocumentMetadata | None = None) -> Sourc
     metadata (HTML title/site/date/URL, PDF title) and the title finally falls back to the
     first non-empty line of the text, then to the file stem. ``doc_id`` is the file stem;
     ``load_corpus`` keeps it where no other file has that stem, and uses the path relative to
-    the corpus ("sub/a.txt") where several do, so a file added later never takes an id.
+    the corpus ("sub/a.txt") where several do: ids never depend on the order of the files, and
+    a file added later never gets an id another file had.
     """
     file_format = _FORMATS.get(path.suffix.lower())
     if file_format is None:
@@ -210,6 +211,7 @@ def load_corpus(corpus_dir: Path) -> CorpusLoad:
     documents: list[SourceDocument] = []
     paths = list_corpus_files(corpus_dir)
     stems = Counter(path.stem for path in paths)
+    relatives = {path.relative_to(corpus_dir).as_posix() for path in paths}
     for path in paths:
         relative = path.relative_to(corpus_dir).as_posix()
         try:
@@ -217,7 +219,10 @@ def load_corpus(corpus_dir: Path) -> CorpusLoad:
         except DocumentReadError as error:
             failures.append(LoadFailure(path, str(error)))
             continue
-        doc_id = path.stem if stems[path.stem] == 1 else relative
+        # A stem no other file shares (and no file's path spells) is the id; otherwise the
+        # path, which no two files share.
+        shared = stems[path.stem] > 1 or path.stem in relatives
+        doc_id = relative if shared else path.stem
         documents.append(replace(document, doc_id=doc_id))
     return CorpusLoad(documents=documents, failures=failures)
 

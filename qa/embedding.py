@@ -121,9 +121,9 @@ class _QuestionGraph:
         if getattr(model[1], "pooling_mode", None) != "mean":
             return None
         example = "Which cities had a station, and who reported it first?"
-        features = model.preprocess([example])
-        inputs = (features["input_ids"], features["attention_mask"])
         try:
+            features = model.preprocess([example])
+            inputs = (features["input_ids"], features["attention_mask"])
             with torch.inference_mode(), _autocast(precision), _quiet_tracer():
                 graph = torch.jit.trace(
                     _mean_pooled(model[0].auto_model).eval(), inputs, check_trace=False

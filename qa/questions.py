@@ -136,7 +136,7 @@ class QuestionAnalysis:
 
 def analyse_question(question: str) -> QuestionAnalysis:
     text = _POLITE_LEAD.sub("", question.strip())
-    text = _END_MARKS.sub("?", text)  # "Who is she?!", "Who is she??" read as "Who is she?"
+    text = _one_question_mark(text)  # "Who is she?!", "Who is she??" read as "Who is she?"
     text = text[:1].upper() + text[1:]
     lowered = text.lower()
     imperative = _IMPERATIVE.match(text)
@@ -331,7 +331,10 @@ _DEFINITION = re.compile(
 )
 
 
-_END_MARKS = re.compile(r"\s*(?:[?!]*![?!]*|\?+)$")
+def _one_question_mark(text: str) -> str:
+    """A closing run of "?" and "!" as one "?" (a plain string walk: no regex backtracking)."""
+    body = text.rstrip("?!")
+    return body.rstrip() + "?" if len(body) < len(text) else text
 
 
 def _defined_name(text: str) -> str:

@@ -83,7 +83,7 @@ class _SentenceWords:
 
 # Sentences whose words the reader keeps; past this many the cache starts again (a corpus of
 # millions of sentences is never all in memory, and questions come back to the same few).
-_CACHED_SENTENCES = 50_000
+_CACHED_SENTENCES = 10_000  # about 8 KB each
 _CACHED_DOCUMENTS = 512
 
 
@@ -590,7 +590,9 @@ def _names_what_is_counted(question: QuestionAnalysis, sentence_words: _Sentence
         return True
     if question.counted & sentence_words.terms:
         return True
-    return any(text.lower() in question.counted_people for _, _, text in sentence_words.tokens)
+    return any(
+        text.lower().rstrip(".") in question.counted_people for _, _, text in sentence_words.tokens
+    )
 
 
 def _words_of(text: str, sentence: StoredSentence) -> _SentenceWords:

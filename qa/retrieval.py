@@ -57,10 +57,11 @@ class LexicalIndex:
         # every question, which costs more than the scoring itself.
         scores = self._bm25.get_scores(query)
         k = min(k, len(scores))
-        best = np.argpartition(-scores, k - 1)[:k]
-        # Highest score first; equal scores in chunk order, so a ranking never depends on
-        # how the partition happened to fall.
-        ranked = best[np.lexsort((best, -scores[best]))]
+        kth = scores[np.argpartition(-scores, k - 1)[k - 1]]
+        # Every chunk scoring at least the k-th, highest first and equal scores in chunk order,
+        # then cut: which of several tied chunks make the cut never depends on the partition.
+        best = np.flatnonzero(scores >= kth)
+        ranked = best[np.lexsort((best, -scores[best]))][:k]
         return [int(i) for i in ranked if scores[i] > 0]
 
 

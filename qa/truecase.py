@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from qa.places import city_countries, country_code, country_of_adjective
+from qa.terms import STOP_WORDS
 
 _WORD = re.compile(r"[^\W\d_][\w’'-]*")
 # Where a sentence starts, a capital says nothing about the word.
@@ -74,8 +75,8 @@ def is_caseless(question: str) -> bool:
 def restore_case(question: str, forms: dict[str, str]) -> str:
     """``question`` with the capitals the corpus and the gazetteers give its words, if it was
     typed without any; otherwise unchanged."""
-    if not is_caseless(question):
-        return question
+    if not forms or not is_caseless(question):
+        return question  # a build from before the table: leave the question alone
     matches = list(_WORD.finditer(question))
     words = [m.group().lower() for m in matches]
     cased = [forms.get(w, w) for w in words]
@@ -102,12 +103,16 @@ def restore_case(question: str, forms: dict[str, str]) -> str:
 def _is_place_name(phrase: str, size: int) -> bool:
     if phrase.split(" ", 1)[0] in _SMALL_WORDS:
         return False  # "the belgrade station": the gazetteer reads past the article
-    if size == 1 and country_of_adjective(phrase):
-        return True  # "spanish"
+    if size == 1:
+        # One word: a country or its adjective ("spain", "spanish"), never a town the
+        # gazetteer shares with a common word ("much", "union") or a pronoun ("us").
+        return phrase not in STOP_WORDS and bool(
+            country_code(phrase) or country_of_adjective(phrase)
+        )
     return bool(country_code(phrase) or city_countries(phrase))
 
 
-_SMALL_WORDS = frozenset({"de", "la", "of", "and", "the", "du", "del", "a", "an", "in"})
+_SMALL_WORDS = frozenset({"de", "la", "of", "and", "the", "du", "del", "a", "an", "in", "us"})
 
 
 def _title_case(phrase: str) -> str:

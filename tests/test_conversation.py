@@ -71,6 +71,17 @@ def test_it_is_the_thing_asked_about_when_a_person_was_the_answer() -> None:
             "Which country is Oslo in?",
         ),
         (
+            # Not the subject: "in it", "its" are the place's.
+            turn("Where is Harwick Yards based?", "Leeds"),
+            "Who is its mayor?",
+            "Who is Leeds's mayor?",
+        ),
+        (
+            turn("Where is Harwick Yards based?", "Leeds"),
+            "Is there a ferry in it?",
+            "Is there a ferry in Leeds?",
+        ),
+        (
             # Several places answered and "them" asked about: the places.
             turn("Which three Norwegian towns have Harwick Yards sites?", "Bergen", "Oslo", "Moss"),
             "Which of them is the oldest?",

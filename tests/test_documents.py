@@ -320,6 +320,13 @@ def test_a_new_file_never_takes_the_id_of_one_already_there(tmp_path: Path) -> N
     assert after == {**before, "0/notes.txt": "Oslo\n"}
 
 
+def test_a_stem_that_spells_another_files_path_is_no_id(tmp_path: Path) -> None:
+    for name in ("x.txt", "x.md", "x.txt.md"):
+        (tmp_path / name).write_text(f"{name}\n", encoding="utf-8")
+    ids = [d.doc_id for d in load_corpus(tmp_path).documents]
+    assert sorted(ids) == ["x.md", "x.txt", "x.txt.md"]
+
+
 def test_missing_corpus_folder_is_a_clear_error(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere"
 

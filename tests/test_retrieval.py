@@ -52,3 +52,8 @@ def test_fusion_favours_chunks_both_rankings_hold() -> None:
     fused = fuse_rankings([[4, 1, 2], [2, 4, 9]], k=60)
     assert [r.chunk_id for r in fused][:2] == [4, 2]
     assert {r.chunk_id for r in fused} == {1, 2, 4, 9}
+
+
+def test_which_tied_chunks_make_the_cut_is_chunk_order(tmp_path: Path) -> None:
+    index = _lexical_index(tmp_path, ["A ferry crosses the harbour."] * 6 + ["A tower."])
+    assert index.search("ferry", 3) == [0, 1, 2]

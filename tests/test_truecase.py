@@ -72,3 +72,11 @@ def test_a_lower_case_question_gets_the_answer_the_cased_one_gets(
         assert [a.text for a in response.answers] == cased, typed
         assert response.question == typed
         assert response.resolved_question.startswith("Who is Ruth Gale")
+
+
+def test_common_words_and_pronouns_stay_in_lower_case() -> None:
+    forms = cased_forms(TEXTS)
+    assert restore_case("how much did they tell us about bergen?", forms) == (
+        "How much did they tell us about Bergen?"
+    )
+    assert restore_case("who is odile fenwick", {}) == "who is odile fenwick"  # no table yet
