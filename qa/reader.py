@@ -24,7 +24,13 @@ from functools import lru_cache
 import numpy as np
 from pydantic import BaseModel, Field
 
-from qa.places import city_countries, country_code, country_words, normalise_place
+from qa.places import (
+    city_countries,
+    country_code,
+    country_of_adjective,
+    country_words,
+    normalise_place,
+)
 from qa.questions import AnswerType, QuestionAnalysis
 from qa.retrieval import Passage
 from qa.sentences import Span, lemma_spans
@@ -452,6 +458,8 @@ class Reader:
                 piece = match.group(1)
                 if not piece.strip() or piece.split()[0].lower() in _DESCRIPTION_STARTS_NOT:
                     continue
+                if piece.rstrip().endswith(("'s", "’s")):
+                    continue  # "The CCP's United Front ...": an owner, not a title
                 start = body_start + match.start(1)
                 end = start + len(piece.rstrip())
                 key = " ".join(words(piece))
@@ -679,12 +687,19 @@ def _candidate_spans(
 _CAPITALISED_RUN = r"[A-Z][\w’'.-]*(?:\s+(?:(?:of|de|la|le|the|for|and|&)\s+)*[A-Z][\w’'.-]*)*"
 
 
+def _is_nationality(name: str) -> bool:
+    """ "Italian", "Norwegian": a people's adjective, not a country's name."""
+    return bool(country_of_adjective(name)) and not country_code(name)
+
+
 def _names_by_head(text: str, start: int, end: int, head_stem: str) -> Iterable[Span]:
     """A name standing right by the question's kind-noun, however the tagger labelled it:
     "a Canadian House of Commons *committee*", "the *newspaper* La Nazione"."""
     body = text[start:end]
     for match in re.finditer(rf"({_CAPITALISED_RUN})\s+([a-z][\w-]*)", body):
         if stem(match.group(2)) == head_stem and match.start(1) > 0:
+            if _is_nationality(match.group(1)):
+                continue  # "the Italian newspaper La Nazione": a nationality names nothing
             yield _trimmed_span(text, Span(start + match.start(1), start + match.end(1), "HEADED"))
     for match in re.finditer(rf"\b([a-z][\w-]*),?\s+({_CAPITALISED_RUN})", body):
         if stem(match.group(1)) == head_stem:
@@ -815,6 +830,8 @@ def _typed_spans(
                 and not re.search(r"[A-Z]", text[headed.start : headed.end])
             ):
                 headed = None  # a list wants names, not "four different jurisdictions"
+            if headed is not None and _is_nationality(text[headed.start : headed.end]):
+                headed = None  # "the Italian newspaper": which one is not said there
             if headed is not None:
                 yield headed
                 continue

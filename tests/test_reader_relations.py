@@ -37,6 +37,11 @@ PAGES = {
         "The Moonrake ferry carried 240 passengers across the fjord on Sunday. It has four decks "
         "and a crew of nine.\n"
     ),
+    "press.txt": (
+        "Storm week on the coast\n\n"
+        "Local investigations were reported by the Norwegian newspaper La Gazzetta del Nord, "
+        "which said the storm damage was worse than feared.\n"
+    ),
     "museum.txt": (
         "Lighthouse Museum opens a new wing\n\n"
         "The Lighthouse Museum opened a new wing on Friday. Divers found the oldest lamp of the "
@@ -120,3 +125,8 @@ def test_a_count_of_people_is_met_by_any_word_for_people(answerer: Answerer) -> 
     assert first_answer(answerer, "How many people did the Moonrake ferry carry on Sunday?") == (
         "240"
     )
+
+
+def test_a_nationality_before_the_kind_noun_is_not_the_name(answerer: Answerer) -> None:
+    answer = first_answer(answerer, "Which newspaper reported the local investigations?")
+    assert answer is not None and answer.startswith("La Gazzetta")  # not "Norwegian"
