@@ -327,7 +327,7 @@ _LIGHT_VERBS = frozenset(
 _DEFINITION = re.compile(
     # One way only to split the name into words: no backtracking blow-up on a long run of capitals.
     r"^(?i:who|what)\s+(?i:is|was|are|were)\s+(?:(?i:the)\s+)?"
-    r"([A-Z][\w’'.-]*(?:\s+[A-Z][\w’'.-]*){0,5})\s*\??$"
+    r"([A-Z0-9][\w’'.-]*(?:\s+[A-Z][\w’'.-]*){0,5})\s*\??$"
 )
 
 

@@ -426,7 +426,7 @@ class Reader:
                     best.similarity,
                     best.names_present,
                     best.places_present,
-                    best.relation_present,
+                    relation_present=True,  # "By Jung Min-ho" itself says who wrote it
                 )
                 key = " ".join(words(match.group(1)))
                 candidate = candidates.setdefault(key, _Candidate(key, 0.0, 0.0))

@@ -140,3 +140,7 @@ def test_a_verb_the_tagger_takes_for_a_plural_noun_does_not_become_the_kind_noun
     question = analyse_question("Which international agreement forbids opening consular posts?")
     assert question.head == "agreement"
     assert question.answer_type is AnswerType.TITLE
+
+
+def test_a_name_that_starts_with_a_figure_can_be_defined() -> None:
+    assert analyse_question("What is 110 Overseas?").defines == "110 Overseas"
