@@ -160,6 +160,7 @@ _ANY_NAME = frozenset(
 )
 
 _PLACE_LABELS = frozenset({"GPE", "LOC", "FAC", "NORP"})
+_PLACE_TYPES = frozenset({AnswerType.PLACE, AnswerType.CITY, AnswerType.COUNTRY})
 # Kinds of thing told apart by where they are: "which consulate" -- the one in Cape Town.
 _KINDS_NAMED_BY_PLACE = frozenset(
     """consulate consulates embassy embassies station stations office offices branch branches
@@ -666,7 +667,17 @@ def _candidate_spans(
                 yield Span(sentence.start + match.start(), sentence.start + match.end(), "OPTION")
         return
     if head_stem and question.answer_type in _NAMED_BY_PHRASE:
-        yield from _names_by_head(text, sentence.start, sentence.end, head_stem)
+        for span in _names_by_head(text, sentence.start, sentence.end, head_stem):
+            if question.answer_type in _PLACE_TYPES:
+                span = _without_owner(text, span)
+            if question.is_list and question.answer_type in _PLACE_TYPES:
+                # "Fujian and Zhejiang provinces": two provinces, each named by the kind-noun
+                for start, end in _enumeration_items(text, span.start, span.end):
+                    item = _trimmed_span(text, Span(start, end, span.label))
+                    if item.end > item.start:
+                        yield item
+            else:
+                yield span
     if head_stem and question.is_list and question.answer_type is AnswerType.ENTITY:
         yield from _examples_of_head(text, sentence.start, sentence.end, head_stem)
     if question.answer_type is AnswerType.ENTITY:
@@ -676,6 +687,8 @@ def _candidate_spans(
             span = _whole_name(text, span, sentence.end)
         if question.answer_type is not AnswerType.NUMBER:
             span = _trimmed_span(text, span)
+        if question.answer_type in _PLACE_TYPES:
+            span = _without_owner(text, span)  # "China's Jiangsu" is Jiangsu
         if span.end <= span.start:
             continue
         if question.is_list and span.label != "QUOTE":
@@ -934,8 +947,20 @@ def _answer_key(answer: str, answer_type: AnswerType) -> str | None:
         code = country_code(answer)
         if code:
             return f"country:{code}"
-    key = " ".join(words(answer))
+    parts = words(answer)
+    if answer_type in _PLACE_TYPES and len(parts) > 1 and parts[-1] in _SUBNATIONAL:
+        parts = parts[:-1]  # "Zhejiang province" is Zhejiang
+    key = " ".join(parts)
     return key or None
+
+
+_OWNER = re.compile(r"(?:[A-Z][\w.-]*\s+){0,3}[A-Z][\w.-]*[’']s\s+(?=[A-Z])")
+
+
+def _without_owner(text: str, span: Span) -> Span:
+    """A place name without the place it belongs to written first ("China's Jiangsu")."""
+    owner = _OWNER.match(text, span.start, span.end)
+    return Span(owner.end(), span.end, span.label) if owner else span
 
 
 def _proximity(

@@ -42,6 +42,11 @@ PAGES = {
         "Local investigations were reported by the Norwegian newspaper La Gazzetta del Nord, "
         "which said the storm damage was worse than feared.\n"
     ),
+    "yards.txt": (
+        "Where the ferries are made\n\n"
+        "The ferries are built in Norway’s Hordaland province and repaired in Vestfold and "
+        "Telemark provinces.\n"
+    ),
     "museum.txt": (
         "Lighthouse Museum opens a new wing\n\n"
         "The Lighthouse Museum opened a new wing on Friday. Divers found the oldest lamp of the "
@@ -130,3 +135,10 @@ def test_a_count_of_people_is_met_by_any_word_for_people(answerer: Answerer) -> 
 def test_a_nationality_before_the_kind_noun_is_not_the_name(answerer: Answerer) -> None:
     answer = first_answer(answerer, "Which newspaper reported the local investigations?")
     assert answer is not None and answer.startswith("La Gazzetta")  # not "Norwegian"
+
+
+def test_places_listed_by_their_kind_noun_come_apart_without_their_owner(
+    answerer: Answerer,
+) -> None:
+    response = answerer.ask("Which provinces build or repair the ferries?")
+    assert {a.text for a in response.answers} == {"Hordaland", "Vestfold", "Telemark"}
