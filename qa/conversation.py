@@ -24,6 +24,11 @@ _PERSON_PRONOUNS = {"he", "she", "him", "her", "his", "hers"}
 _OTHER_PRONOUNS = {"it", "its", "they", "them", "their", "theirs"}
 _POSSESSIVES = {"his", "its", "their", "her"}
 _PLURAL_PRONOUNS = {"they", "them", "their", "theirs"}
+# "her organisation", "his employer": the body a person was just described by.
+_OWN_BODY = re.compile(
+    r"\b(?:his|her|their)\s+(?:organi[sz]ation|group|ngo|company|firm|employer|agency)\b",
+    re.IGNORECASE,
+)
 _PREPOSITIONS = frozenset(
     "in of from at to on with about for by into near inside outside around across".split()
 )
@@ -67,6 +72,11 @@ def _replace_references(question: str, previous: Turn, previous_question: str) -
     answer_name = _answer_as_name(previous)
     subject = _main_name(previous_question)
     place = _place_in(previous_question)
+    # "Who is Laura Harth?" -- "director of the Safeguard Defenders campaign": the name in
+    # that description is what "it" and "her organisation" go on to mean.
+    described = _main_name(" ".join(previous.answers)) if analysis.defines else None
+    if described:
+        question = _OWN_BODY.sub(described, question)
 
     there_is_the_answer = bool(answer_name) and any(
         not _there_is_no_place(question, m) for m in re.finditer(r"(?i)\bthere\b", question)
@@ -92,6 +102,8 @@ def _replace_references(question: str, previous: Turn, previous_question: str) -
         if analysis.answer_type in {AnswerType.PERSON, AnswerType.PERSON_OR_ORGANISATION} and (
             lowered in {"it", "its"}
         ):
+            if analysis.defines:
+                return described  # "it" is no person: the body the description names
             return subject  # "it" is not the person just named: the thing asked about
         if there_is_the_answer and analysis.answer_type in _PLACE_TYPES:
             # "Which cities had a station?" -- "What did they find there?": "there" is those

@@ -178,3 +178,16 @@ def test_they_is_not_the_places_that_there_already_stands_for() -> None:
     assert resolve_question("What did they build there?", [based]) == (
         "What did Harwick Yards build in Leeds?"
     )
+
+
+def test_it_and_her_organisation_are_the_body_a_person_was_described_by() -> None:
+    described = turn("Who is Odile Fenwick?", "chief engineer of the Harwick Yards shipyard")
+    assert resolve_question("How many ferries did it build?", [described]) == (
+        "How many ferries did Harwick Yards build?"
+    )
+    assert resolve_question("Where is her company based?", [described]) == (
+        "Where is Harwick Yards based?"
+    )
+    assert resolve_question("What did she say?", [described]) == "What did Odile Fenwick say?"
+    plain = turn("Who is Odile Fenwick?", "an engineer")
+    assert resolve_question("What did it build?", [plain]) == "What did it build?"
