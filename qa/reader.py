@@ -199,6 +199,9 @@ _DESCRIPTION_STARTS_NOT = frozenset(
 )
 
 
+# What a country is worth beside a city of it in the same sentence, for "where".
+_BROADER_PLACE = 0.9
+
 # A sentence this close in meaning to the question says what it asks, in other words.
 _SAYS_THE_SAME = 0.75
 
@@ -378,7 +381,14 @@ class Reader:
             sentence_words = self._words(scored.sentence)
             tokens = sentence_words.tokens
             closeness = _closeness_map(sentence_words, question.focus_terms, weights)
-            for span in _candidate_spans(scored, question, head_stem):
+            spans = list(_candidate_spans(scored, question, head_stem))
+            # "Where ...?": "in the U.S. ... in New York City": the city says more.
+            countries_of_cities = (
+                {c for sp in spans for c in city_countries(scored.text[sp.start : sp.end])}
+                if question.answer_type is AnswerType.PLACE
+                else set()
+            )
+            for span in spans:
                 answer = scored.text[span.start : span.end]
                 if not question.options and _echoes(answer, question_stems):
                     continue  # only repeats the question
@@ -392,6 +402,8 @@ class Reader:
                 score = scored.relevance * (0.7 + 0.3 * proximity) * (1.0 + 0.3 * apposition)
                 score += _label_preference(span.label, question.answer_type)
                 score += _date_precision(answer, question.head)
+                if key.removeprefix("country:") in countries_of_cities:
+                    score *= _BROADER_PLACE
                 if question.answer_type is AnswerType.NUMBER:
                     score += _increment_fit(scored.text, span.start, question.text)
                 candidate = candidates.setdefault(key, _Candidate(key, 0.0, 0.0))

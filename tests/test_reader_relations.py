@@ -47,6 +47,10 @@ PAGES = {
         "The ferries are built in Norway’s Hordaland province and repaired in Vestfold and "
         "Telemark provinces.\n"
     ),
+    "lamp.txt": (
+        "Old lamp recovered\n\n"
+        "In Norway, divers recovered a brass lamp from the seabed near Bergen last spring.\n"
+    ),
     "museum.txt": (
         "Lighthouse Museum opens a new wing\n\n"
         "The Lighthouse Museum opened a new wing on Friday. Divers found the oldest lamp of the "
@@ -142,3 +146,7 @@ def test_places_listed_by_their_kind_noun_come_apart_without_their_owner(
 ) -> None:
     response = answerer.ask("Which provinces build or repair the ferries?")
     assert {a.text for a in response.answers} == {"Hordaland", "Vestfold", "Telemark"}
+
+
+def test_where_prefers_the_city_to_its_country_in_the_same_sentence(answerer: Answerer) -> None:
+    assert first_answer(answerer, "Where did divers recover the brass lamp?") == "Bergen"
