@@ -132,6 +132,9 @@ class QuestionAnalysis:
     # stem, or for people any plural word for people ("nationals" counts "citizens").
     counted: frozenset[str] = frozenset()
     counted_people: frozenset[str] = frozenset()
+    # No question word to shape an answer ("police stations in canada", "Are there stations in
+    # Canada?", "Tell me about the stations"): the answer is the sentence that best says it.
+    wants_sentence: bool = False
 
 
 def analyse_question(question: str) -> QuestionAnalysis:
@@ -165,6 +168,9 @@ def analyse_question(question: str) -> QuestionAnalysis:
         focus_terms=focus_terms,
         relation_terms=_relation_terms(matching, focus_terms),
         counted=_counted(head) if answer_type is AnswerType.NUMBER else frozenset(),
+        wants_sentence=answer_type is AnswerType.PHRASE
+        and not options
+        and (not wh or bool(_ABOUT.match(text))),
         counted_people=_PEOPLE
         if answer_type is AnswerType.NUMBER and _HEAD_TYPES.get(head or "") is AnswerType.PERSON
         else frozenset(),
@@ -307,6 +313,7 @@ _MEASURE_WORDS = frozenset(
     {"tall", "high", "far", "big", "large", "deep", "wide", "heavy", "old", "long", "early", "soon"}
 )
 # "List the countries that ...", "Name the engineer who ...": a command that asks "which".
+_ABOUT = re.compile(r"^(?:please\s+)?(?:tell me|talk|say something)\s+about\b", re.IGNORECASE)
 _IMPERATIVE = re.compile(
     r"^(?:please\s+)?(?:list|name|give|identify|tell me)\s+(?:me\s+)?(?:all\s+)?(?:of\s+)?"
     r"(?:the\s+)?(?!(?:who|whom|whose|what|which|where|when|why|how)\b)",

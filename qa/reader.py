@@ -256,6 +256,8 @@ class Reader:
             return []
         if question.defines:
             candidates = self._description_candidates(question, sentences)
+        elif question.wants_sentence:
+            candidates = self._sentence_candidates(sentences)
         elif question.answer_type is AnswerType.PHRASE and not question.options:
             candidates = self._clause_candidates(question, sentences)
         else:
@@ -485,6 +487,19 @@ class Reader:
         return candidates
 
     # --- clauses -------------------------------------------------------------------------
+
+    def _sentence_candidates(self, sentences: list[_ScoredSentence]) -> dict[str, _Candidate]:
+        """The best sentences themselves, for a question no question word shapes."""
+        candidates: dict[str, _Candidate] = {}
+        for scored in sentences[:3]:
+            start, end = scored.sentence.start, scored.sentence.end
+            end -= len(scored.text[start:end]) - len(scored.text[start:end].rstrip(" ."))
+            key = normalise_place(scored.text[start:end])
+            score = scored.relevance * 0.95
+            candidates[key] = _Candidate(
+                key, score, scored.coverage, scored.similarity, [(score, scored, start, end)]
+            )
+        return candidates
 
     def _clause_candidates(
         self, question: QuestionAnalysis, sentences: list[_ScoredSentence]

@@ -150,3 +150,13 @@ def test_places_listed_by_their_kind_noun_come_apart_without_their_owner(
 
 def test_where_prefers_the_city_to_its_country_in_the_same_sentence(answerer: Answerer) -> None:
     assert first_answer(answerer, "Where did divers recover the brass lamp?") == "Bergen"
+
+
+def test_a_question_without_a_question_word_is_answered_by_its_sentence(
+    answerer: Answerer,
+) -> None:
+    for question in ("Are there weather stations in Sweden?", "weather stations sweden"):
+        assert first_answer(answerer, question) == (
+            "Sweden has three weather stations on its coast"
+        ), question
+    assert answerer.ask("Are there weather stations in Chile?").abstained
