@@ -160,10 +160,12 @@ class Answerer:
         if len(resolved) > self.settings.max_question_chars:
             resolved = cased  # many pronouns, long names: the resolution is no question
         embedding = self._embedding_threads.submit(self._embedder.encode, [resolved])
+        # While the question is embedded: what kind of answer it wants, and its BM25 ranking.
         analysis = analyse_question(resolved)
-        query_vector = embedding.result()[0]
         wanted = _READER_PASSAGES_FOR_LISTS if analysis.is_list else _READER_PASSAGES
-        passages = build.retriever.search(resolved, query_vector, max(top_k, wanted))
+        lexical = build.retriever.lexical_ranking(resolved, max(top_k, wanted))
+        query_vector = embedding.result()[0]
+        passages = build.retriever.search(resolved, query_vector, max(top_k, wanted), lexical)
         # The reader sees the same passages whatever top_k asks to be shown.
         answers = build.reader.read(analysis, query_vector, passages[:wanted])
         return AskResponse(

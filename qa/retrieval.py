@@ -82,12 +82,24 @@ class Retriever:
         self._candidates = candidates
         self._rrf_k = rrf_k
 
-    def search(self, question: str, query_vector: np.ndarray, top_k: int) -> list[Passage]:
-        """The ``top_k`` best chunks for a question whose embedding is ``query_vector``."""
+    def lexical_ranking(self, question: str, top_k: int = 0) -> list[int]:
+        """The BM25 ranking ``search`` fuses: it needs no embedding, so it can be done first."""
+        return self._lexical.search(question, max(top_k, self._candidates))
+
+    def search(
+        self,
+        question: str,
+        query_vector: np.ndarray,
+        top_k: int,
+        lexical: list[int] | None = None,
+    ) -> list[Passage]:
+        """The ``top_k`` best chunks for a question whose embedding is ``query_vector``
+        (``lexical``: its ``lexical_ranking`` for this ``top_k``, if already made)."""
         wanted = max(top_k, self._candidates)
         _, ids = self._vectors.search(query_vector.reshape(1, -1), wanted)
         dense = [int(i) for i in ids[0] if i >= 0]
-        lexical = self._lexical.search(question, wanted)
+        if lexical is None:
+            lexical = self.lexical_ranking(question, wanted)
         fused = fuse_rankings([dense, lexical], self._rrf_k)[:top_k]
         chunks = self.store.chunks(r.chunk_id for r in fused)
         titles = self.store.titles()
