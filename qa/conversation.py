@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
 
-from qa.places import city_countries, country_code, country_display_name, country_of_adjective
+from qa.places import country_code, country_display_name, country_of_adjective, is_place
 from qa.questions import AnswerType, analyse_question
 from qa.terms import STOP_WORDS
 
@@ -204,18 +204,14 @@ def _main_name(question: str) -> str | None:
 
 def _person_in(question: str) -> str | None:
     for name in _names(question):
-        if len(name.split()) >= 2 and not _is_place(name):
+        if len(name.split()) >= 2 and not is_place(name):
             return name
     return None
 
 
-def _is_place(name: str) -> bool:
-    return bool(country_code(name) or city_countries(name))
-
-
 def _names_a_place(name: str) -> bool:
     """A place, or a word for its people ("Spanish")."""
-    return _is_place(name) or bool(country_of_adjective(name))
+    return is_place(name) or bool(country_of_adjective(name))
 
 
 def _there_is_no_place(question: str, match: re.Match[str]) -> bool:
@@ -232,7 +228,7 @@ def _place_in(question: str) -> str | None:
     """A place the question names, or implies by an adjective ("the Canadian investigation")."""
     for name in _names(question):
         for candidate in (name, name.split()[0]):
-            if country_code(candidate) or city_countries(candidate):
+            if is_place(candidate):
                 return candidate
     for word in re.findall(r"\b[A-Z][a-z]+\b", question):
         code = country_of_adjective(word)
@@ -245,10 +241,9 @@ def _swap_focus(previous_question: str, new_focus: str) -> str:
     """The previous question about ``new_focus`` instead: "And in Spain?" after "... in Italy?"."""
     new_name = _main_name(new_focus) or new_focus
     base = previous_question.rstrip(" ?")
-    new_is_place = bool(country_code(new_name) or city_countries(new_name))
+    new_is_place = is_place(new_name)
     for name in _names(base):
-        is_place = bool(country_code(name) or city_countries(name))
-        if new_is_place and is_place:
+        if new_is_place and is_place(name):
             return _replace_once(base, name, new_name) + "?"
     if new_is_place:
         # "Which Dutch cities ...?" + "What about Ireland?": drop the adjective, add the place.

@@ -197,6 +197,11 @@ def is_city(name: str) -> bool:
     return bool(city_countries(name))
 
 
+def is_place(name: str) -> bool:
+    """A country or a known city, by the gazetteers."""
+    return bool(country_code(name) or city_countries(name))
+
+
 def country_of_adjective(word: str) -> str | None:
     """The country an adjective or name points at: "Spanish" -> "ES", "Italian" -> "IT"."""
     lowered = word.lower()

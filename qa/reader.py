@@ -29,6 +29,7 @@ from qa.places import (
     country_code,
     country_of_adjective,
     country_words,
+    is_place,
     normalise_place,
 )
 from qa.questions import AnswerType, QuestionAnalysis
@@ -758,7 +759,7 @@ def _names_in_phrases(text: str, sentence: StoredSentence) -> Iterable[Span]:
             if (
                 start > sentence.start
                 and match.group().lower() not in STOP_WORDS
-                and not _is_place(match.group())
+                and not is_place(match.group())
                 and not any(s.start < end and start < s.end for s in labelled)
             ):
                 yield _trimmed_span(text, Span(start, span.start + match.end(), "NAMED"))
@@ -880,7 +881,7 @@ def _typed_spans(
         if (
             wanted is AnswerType.ENTITY
             and question.head not in _KINDS_NAMED_BY_PLACE
-            and (span.label in _PLACE_LABELS or _is_place(name))
+            and (span.label in _PLACE_LABELS or is_place(name))
         ):
             continue  # "which app": a kind the tagger has no label for, but no place
         if span.label == "NP" and wanted not in {AnswerType.COUNTRY, AnswerType.CITY}:
@@ -902,11 +903,6 @@ def _typed_spans(
         if span.label == "QUOTE" and not _looks_like_title(name):
             continue
         yield span
-
-
-def _is_place(name: str) -> bool:
-    """A country or a known city, by the gazetteers."""
-    return bool(country_code(name) or city_countries(name))
 
 
 def _echoes(answer: str, question_stems: set[str | None]) -> bool:

@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
-from qa.places import city_countries, country_code, country_of_adjective
+from qa.places import country_code, country_of_adjective, is_place
 from qa.terms import STOP_WORDS
 
 _WORD = re.compile(r"[^\W\d_][\w’'-]*")
@@ -109,7 +109,7 @@ def _is_place_name(phrase: str, size: int) -> bool:
         return phrase not in STOP_WORDS and bool(
             country_code(phrase) or country_of_adjective(phrase)
         )
-    return bool(country_code(phrase) or city_countries(phrase))
+    return is_place(phrase)
 
 
 _SMALL_WORDS = frozenset({"de", "la", "of", "and", "the", "du", "del", "a", "an", "in", "us"})
