@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from pydantic import BaseModel, Field
 
@@ -82,7 +83,8 @@ def _replace_references(question: str, previous: Turn, previous_question: str) -
         not _there_is_no_place(question, m) for m in re.finditer(r"(?i)\bthere\b", question)
     )
 
-    def asks_where_it_is() -> bool:
+    @lru_cache(maxsize=1)
+    def asks_where_it_is() -> bool:  # the tagger runs once, and only when a rule needs it
         return analyse_question(question).answer_type in _PLACE_TYPES
 
     def referent(pronoun: str, as_subject: bool) -> str | None:

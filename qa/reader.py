@@ -225,14 +225,11 @@ class Reader:
         self._max_list_items = max_list_items
         # Documents and sentences the last questions met, kept within bounds: a corpus of
         # thousands of documents is never all held in memory.
-        self._texts = lru_cache(maxsize=_CACHED_DOCUMENTS)(self._read_text)
-        self._doc_terms = lru_cache(maxsize=_CACHED_DOCUMENTS)(self._read_document_terms)
-        self._title_terms_of = lru_cache(maxsize=_CACHED_DOCUMENTS)(self._read_title_terms)
+        # A document's cleaned text, its terms, its title's terms, by document id.
+        self._text = lru_cache(maxsize=_CACHED_DOCUMENTS)(self._read_text)
+        self._document_terms = lru_cache(maxsize=_CACHED_DOCUMENTS)(self._read_document_terms)
+        self._title_terms = lru_cache(maxsize=_CACHED_DOCUMENTS)(self._read_title_terms)
         self._sentence_words: dict[int, _SentenceWords] = {}
-
-    def _text(self, doc_id: str) -> str:
-        """A document's cleaned text."""
-        return self._texts(doc_id)
 
     def _read_text(self, doc_id: str) -> str:
         document = self._store.document(doc_id)
@@ -348,14 +345,8 @@ class Reader:
         scored.sort(key=lambda s: -s.relevance)
         return scored
 
-    def _document_terms(self, doc_id: str) -> frozenset[str]:
-        return self._doc_terms(doc_id)
-
     def _read_document_terms(self, doc_id: str) -> frozenset[str]:
         return _sentence_terms(self._text(doc_id))
-
-    def _title_terms(self, doc_id: str) -> frozenset[str]:
-        return self._title_terms_of(doc_id)
 
     def _read_title_terms(self, doc_id: str) -> frozenset[str]:
         return _sentence_terms(self._store.titles().get(doc_id, ""))

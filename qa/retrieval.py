@@ -82,7 +82,7 @@ class Retriever:
         self._candidates = candidates
         self._rrf_k = rrf_k
 
-    def lexical_ranking(self, question: str, top_k: int = 0) -> list[int]:
+    def lexical_ranking(self, question: str, top_k: int) -> list[int]:
         """The BM25 ranking ``search`` fuses: it needs no embedding, so it can be done first."""
         return self._lexical.search(question, max(top_k, self._candidates))
 
