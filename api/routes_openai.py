@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.errors import ApiError, ErrorResponse
 from api.routes_chat import ChatServiceDep
 from qa.answering import AskResponse
-from qa.reader import Citation
+from qa.answers import Citation
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 

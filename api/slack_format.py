@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qa.answering import AskResponse
-from qa.reader import Answer, Citation
+from qa.answers import Answer, Citation
 
 # Slack's limits (https://api.slack.com/reference/block-kit/blocks), with room to spare where a
 # cut would be ugly rather than refused.

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, Field
 
+from qa.answers import Answer
 from qa.conversation import Turn, resolve_question
 from qa.embedding import Embedder, load_embedder
 from qa.indexing import (
@@ -33,7 +34,7 @@ from qa.indexing import (
 )
 from qa.places import warm as warm_places
 from qa.questions import analyse_question
-from qa.reader import Answer, Reader, TermStatistics
+from qa.reader import Reader, TermStatistics
 from qa.retrieval import LexicalIndex, Passage, Retriever
 from qa.settings import Settings
 from qa.store import Store

@@ -28,8 +28,8 @@ from typing import Literal, Protocol, get_args
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from qa.answering import AskResponse
+from qa.answers import Answer, Citation
 from qa.conversation import Turn
-from qa.reader import Answer, Citation
 from qa.retrieval import Passage
 from qa.settings import Settings
 from qa.terms import terms

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
-from pydantic import BaseModel, Field
 
+from qa.answers import Answer, Citation
 from qa.places import (
     city_countries,
     country_code,
@@ -37,28 +37,6 @@ from qa.retrieval import Passage
 from qa.sentences import Span, lemma_spans
 from qa.store import Store, StoredSentence
 from qa.terms import STOP_WORDS, stem, terms, with_lemmas, words
-
-
-class Citation(BaseModel):
-    """Where an answer was copied from: ``cleaned_text(doc_id)[start:end] == answer.text``."""
-
-    doc_id: str
-    title: str
-    source: str = ""
-    publisher: str = ""
-    start: int = Field(ge=0, description="Offset of the answer span in the cleaned document text")
-    end: int = Field(ge=0)
-    quote: str = Field(description="The whole sentence around the span, verbatim")
-    quote_start: int = Field(ge=0, description="Offset of the quote in the cleaned text")
-    quote_end: int = Field(ge=0)
-
-
-class Answer(BaseModel):
-    """One extracted answer: verbatim text, a 0..1 confidence, and every place that supports it."""
-
-    text: str
-    score: float = Field(ge=0.0, le=1.0)
-    citations: list[Citation]
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from qa.answering import AskResponse
+from qa.answers import Answer, Citation
 from qa.conversation import Turn
 from qa.evaluation import (
     Figures,
@@ -27,7 +28,6 @@ from qa.evaluation import (
     simple_sentences,
     summarise,
 )
-from qa.reader import Answer, Citation
 from qa.retrieval import Passage
 from qa.settings import Settings
 
@@ -408,8 +408,8 @@ def test_run_cli_check_without_a_baseline_says_how_to_make_one(tmp_path: Path) -
 
 
 def test_a_citation_quoting_the_answer_inside_a_hyphenated_word_counts() -> None:
+    from qa.answers import Answer, Citation
     from qa.evaluation import citation_supported
-    from qa.reader import Answer, Citation
 
     quote = "Madrid-based human rights group Safeguard Defenders says it found more."
     answer = Answer(

@@ -34,8 +34,8 @@ from api.slack_format import (
     session_id_for_thread,
 )
 from qa.answering import Answerer, AskResponse
+from qa.answers import Answer, Citation
 from qa.cli import main as cli_main
-from qa.reader import Answer, Citation
 from qa.sessions import open_session_store
 from qa.settings import Settings
 
