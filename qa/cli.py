@@ -140,6 +140,12 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     )
 
 
+def _cmd_train_reader(args: argparse.Namespace) -> int:
+    from qa.training.command import run
+
+    return run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qa", description="Cited, extractive answers from a folder of documents."
@@ -185,6 +191,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--write-baseline", action="store_true", help="save this run's figures as the new baseline"
     )
     evaluate.set_defaults(run=_cmd_eval)
+
+    from qa.training.command import add_arguments
+
+    train = commands.add_parser(
+        "train-reader", help="train the span reader on the shared datasets (an hour or more)"
+    )
+    add_arguments(train)
+    train.set_defaults(run=_cmd_train_reader)
     return parser
 
 
