@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from qa.layout import Heading, LaidOutDocument, PageSpan
 from qa.sentences import Span
 
 _SCHEMA = """
@@ -34,6 +35,15 @@ CREATE TABLE chunks (
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL,
     first_sentence INTEGER NOT NULL, last_sentence INTEGER NOT NULL
 );
+CREATE TABLE pages (
+    doc_id TEXT NOT NULL, number INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL
+);
+CREATE INDEX pages_by_document ON pages (doc_id, number);
+CREATE TABLE headings (
+    doc_id TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+    level INTEGER NOT NULL, title TEXT NOT NULL
+);
+CREATE INDEX headings_by_document ON headings (doc_id, start);
 """
 
 
@@ -137,6 +147,17 @@ class StoreWriter:
         )
         self.chunk_count += 1
         return chunk_id
+
+    def add_layout(self, doc_id: str, layout: LaidOutDocument) -> None:
+        """Where the document's pages and headings lie in its text."""
+        self._db.executemany(
+            "INSERT INTO pages VALUES (?,?,?,?)",
+            [(doc_id, page.number, page.start, page.end) for page in layout.pages],
+        )
+        self._db.executemany(
+            "INSERT INTO headings VALUES (?,?,?,?,?)",
+            [(doc_id, h.start, h.end, h.level, h.title) for h in layout.headings],
+        )
 
     def close(self) -> None:
         self._db.commit()
@@ -246,3 +267,17 @@ class Store:
             "SELECT * FROM chunks WHERE doc_id = ? ORDER BY position", (doc_id,)
         )
         return [StoredChunk(*row) for row in rows]
+
+    def pages(self, doc_id: str) -> list[PageSpan]:
+        """Where each page of a paged document lies in its text; empty for other formats."""
+        rows = self._db().execute(
+            'SELECT number, start, "end" FROM pages WHERE doc_id = ? ORDER BY number', (doc_id,)
+        )
+        return [PageSpan(*row) for row in rows]
+
+    def headings(self, doc_id: str) -> list[Heading]:
+        rows = self._db().execute(
+            'SELECT start, "end", level, title FROM headings WHERE doc_id = ? ORDER BY start',
+            (doc_id,),
+        )
+        return [Heading(*row) for row in rows]
