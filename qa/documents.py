@@ -15,11 +15,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from qa.blocks import Block
+from qa.corpus_walk import (
+    METADATA_FILE,
+    SUPPORTED_SUFFIXES,
+    require_directory,
+    walk_corpus,
+)
 from qa.formats import FORMATS, DocumentMetadata, DocumentReadError, read_content
-
-METADATA_FILE = "metadata.json"
-SUPPORTED_SUFFIXES = tuple(FORMATS)
-_SKIPPED_NAMES = {"readme.md", METADATA_FILE}
 
 __all__ = [
     "METADATA_FILE",
@@ -60,7 +62,7 @@ class SourceDocument:
 
 @dataclass(frozen=True)
 class LoadFailure:
-    """A file that could not be read, and why, in words a user can act on."""
+    """A file or folder entry that could not be read, and why, in words a user can act on."""
 
     path: Path
     reason: str
@@ -83,30 +85,10 @@ def file_checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
-def list_corpus_files(corpus_dir: Path) -> list[Path]:
-    """The readable files under ``corpus_dir``, recursively, sorted by relative path.
-
-    Skips unsupported suffixes, README.md, metadata.json and anything hidden (a name, or a
-    folder on the way to it, starting with a dot).
-    """
-    require_directory(corpus_dir)
-    files = []
-    for path in corpus_dir.rglob("*"):
-        relative = path.relative_to(corpus_dir)
-        if any(part.startswith(".") for part in relative.parts):
-            continue
-        if path.name.lower() in _SKIPPED_NAMES or path.suffix.lower() not in FORMATS:
-            continue
-        if path.is_file():
-            files.append(path)
-    return sorted(files, key=lambda path: path.relative_to(corpus_dir).as_posix())
-
-
-def require_directory(corpus_dir: Path) -> None:
-    if not corpus_dir.exists():
-        raise FileNotFoundError(f"corpus folder not found: {corpus_dir}")
-    if not corpus_dir.is_dir():
-        raise NotADirectoryError(f"corpus path is not a folder: {corpus_dir}")
+def list_corpus_files(corpus_dir: Path, *, follow_outside_links: bool = False) -> list[Path]:
+    """The document files under ``corpus_dir``, recursively, sorted by relative path (what
+    ``qa.corpus_walk`` keeps: no hidden entries, README.md, sidecar or links leading out)."""
+    return walk_corpus(corpus_dir, follow_outside_links=follow_outside_links).files
 
 
 def read_metadata(corpus_dir: Path) -> dict[str, DocumentMetadata]:
@@ -193,11 +175,13 @@ def read_document(path: Path, metadata: DocumentMetadata | None = None) -> Sourc
     )
 
 
-def load_corpus(corpus_dir: Path) -> CorpusLoad:
-    """Read every supported file under ``corpus_dir``; bad files become ``LoadFailure``s.
+def load_corpus(corpus_dir: Path, *, follow_outside_links: bool = False) -> CorpusLoad:
+    """Read every document under ``corpus_dir``; bad files and skipped entries become
+    ``LoadFailure``s, each named with its reason.
 
-    Never raises for a bad file or a broken metadata.json (that is reported as a failure and
-    loading goes on without sidecar metadata). A missing folder raises ``FileNotFoundError``.
+    Never raises for a bad file, an entry that is not a file, or a broken metadata.json (that
+    is reported as a failure and loading goes on without sidecar metadata). A missing folder
+    raises ``FileNotFoundError``.
     """
     require_directory(corpus_dir)
     failures: list[LoadFailure] = []
@@ -207,8 +191,10 @@ def load_corpus(corpus_dir: Path) -> CorpusLoad:
         failures.append(LoadFailure(corpus_dir / METADATA_FILE, str(error)))
         sidecar = {}
 
+    entries = walk_corpus(corpus_dir, follow_outside_links=follow_outside_links)
+    failures += [LoadFailure(entry.path, entry.reason) for entry in entries.skipped]
     documents: list[SourceDocument] = []
-    paths = list_corpus_files(corpus_dir)
+    paths = entries.files
     stems = Counter(path.stem for path in paths)
     relatives = {path.relative_to(corpus_dir).as_posix() for path in paths}
     for path in paths:

@@ -130,15 +130,25 @@ def read_manifest(build_dir: Path) -> Manifest:
     return Manifest.model_validate_json((build_dir / MANIFEST_FILE).read_text())
 
 
-def corpus_fingerprint(corpus_dir: Path) -> dict[str, str]:
-    """Checksums of every file that shapes the index: the documents and the metadata sidecar."""
-    files = {
-        str(p.relative_to(corpus_dir)): file_checksum(p) for p in list_corpus_files(corpus_dir)
-    }
+def corpus_fingerprint(corpus_dir: Path, *, follow_outside_links: bool = False) -> dict[str, str]:
+    """Checksums of every file that shapes the index: the documents and the metadata sidecar.
+
+    A file that cannot be read stands as the reason instead of a checksum: the loader reports
+    it by name, and the index goes stale again once it can be read.
+    """
+    paths = list_corpus_files(corpus_dir, follow_outside_links=follow_outside_links)
+    files = {str(p.relative_to(corpus_dir)): _checksum_or_reason(p) for p in paths}
     sidecar = corpus_dir / "metadata.json"
     if sidecar.is_file():
-        files["metadata.json"] = file_checksum(sidecar)
+        files["metadata.json"] = _checksum_or_reason(sidecar)
     return files
+
+
+def _checksum_or_reason(path: Path) -> str:
+    try:
+        return file_checksum(path)
+    except OSError as error:
+        return f"unreadable: {error.strerror or error}"
 
 
 def staleness(settings: Settings, model_name: str) -> str:
@@ -160,7 +170,10 @@ def staleness(settings: Settings, model_name: str) -> str:
         settings.chunk_overlap_sentences,
     ):
         return "chunking settings changed"
-    if manifest.files != corpus_fingerprint(settings.corpus_dir):
+    fingerprint = corpus_fingerprint(
+        settings.corpus_dir, follow_outside_links=settings.follow_outside_links
+    )
+    if manifest.files != fingerprint:
         return "the corpus changed"
     return ""
 
@@ -221,7 +234,9 @@ def build_index(
                 failures=manifest.failures,
                 reason="up to date",
             )
-        loaded = load_corpus(settings.corpus_dir)
+        loaded = load_corpus(
+            settings.corpus_dir, follow_outside_links=settings.follow_outside_links
+        )
         failures = [
             ManifestFailure(file=_relative(f.path, settings.corpus_dir), reason=f.reason)
             for f in loaded.failures
@@ -491,7 +506,9 @@ def _write_build(
         index_kind=kind,
         chunk_count=len(chunk_texts),
         sentence_count=int(sentence_vectors.shape[0]),
-        files=corpus_fingerprint(settings.corpus_dir),
+        files=corpus_fingerprint(
+            settings.corpus_dir, follow_outside_links=settings.follow_outside_links
+        ),
         documents=documents,
         failures=failures,
     )
