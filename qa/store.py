@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa.layout import Heading, LaidOutDocument, PageSpan
+from qa.layout import Heading, LaidOutDocument, Location, PageSpan, locate
 from qa.sentences import Span
 
 _SCHEMA = """
@@ -45,6 +45,9 @@ CREATE TABLE headings (
 );
 CREATE INDEX headings_by_document ON headings (doc_id, start);
 """
+
+# Documents whose pages and headings the store keeps at hand for ``location``.
+_CACHED_LAYOUTS = 256
 
 
 @dataclass(frozen=True)
@@ -281,3 +284,15 @@ class Store:
             (doc_id,),
         )
         return [Heading(*row) for row in rows]
+
+    def location(self, doc_id: str, offset: int) -> Location:
+        """The page (1-based, paged formats) and nearest heading at ``offset`` of a document's
+        text: what a citation says about where it is."""
+        cache: dict[str, LaidOutDocument] = self.__dict__.setdefault("_layout_cache", {})
+        layout = cache.get(doc_id)
+        if layout is None:
+            if len(cache) >= _CACHED_LAYOUTS:
+                cache.clear()
+            layout = LaidOutDocument("", tuple(self.pages(doc_id)), tuple(self.headings(doc_id)))
+            cache[doc_id] = layout
+        return locate(layout, offset)
