@@ -71,9 +71,9 @@ def _row_line(row: list[str], names: list[str] | None) -> str:
 def guess_header(rows: Sequence[Sequence[str]]) -> list[str] | None:
     """The first row as column names, for a table that does not mark its header (PDF, Word,
     HTML without ``<th>``): when none of its cells is empty or a figure, and either the table
-    has three or more columns or some column holds a figure in every other row. A two-column
-    table of names and values ("Capacity | 1.7 litres") has no header; "Item | Amount" over
-    rows of amounts does."""
+    has three or more columns or some column holds a figure in each of two or more rows under
+    it. A two-column table of names and values ("Capacity | 1.7 litres") has no header;
+    "Item | Amount" over rows of amounts does."""
     if len(rows) < 2 or not rows[0]:
         return None
     first = [" ".join(cell.split()) for cell in rows[0]]
@@ -82,6 +82,8 @@ def guess_header(rows: Sequence[Sequence[str]]) -> list[str] | None:
     if len(first) >= 3:
         return first
     body = rows[1:]
+    if len(body) < 2:  # one row under it is too little to tell "Colour | Red" from a header
+        return None
     for column in range(1, len(first)):
         if all(column < len(row) and _is_figure(row[column]) for row in body):
             return first

@@ -6,12 +6,15 @@ The PDF is written by fpdf2 and the Word file by python-docx while the tests run
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import made_documents as made
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from qa.blocks import BlockKind, guess_header, table_rows
+from qa.blocks import Block, BlockKind, guess_header, table_rows
 from qa.documents import read_document
 from qa.layout import LaidOutDocument, lay_out, locate
 
@@ -200,7 +203,11 @@ def test_table_rows_read_with_and_without_a_header() -> None:
 
 
 def test_a_header_is_guessed_only_where_the_rows_under_it_bear_it_out() -> None:
-    assert guess_header([["Item", "Amount"], ["Fees", "820,000"]]) == ["Item", "Amount"]
+    assert guess_header([["Item", "Amount"], ["Fees", "820,000"], ["Grants", "310,000"]]) == [
+        "Item",
+        "Amount",
+    ]
+    assert guess_header([["Colour", "Red"], ["Weight", "2 kg"]]) is None
     assert guess_header([["Capacity", "1.7 litres"], ["Power", "2,200 watts"]]) is None
     assert guess_header([["Colour", "Red"], ["Size", "Large"]]) is None
     assert guess_header([["Action", "Owner", "Due"], ["Benches", "Tom", "April"]]) == [
@@ -208,3 +215,44 @@ def test_a_header_is_guessed_only_where_the_rows_under_it_bear_it_out() -> None:
         "Owner",
         "Due",
     ]
+
+
+# --- properties -----------------------------------------------------------------------------
+
+_words = st.text(alphabet=st.sampled_from("ab é1,.:—-\n\t"), max_size=30)
+_blocks = st.lists(
+    st.builds(
+        Block,
+        kind=st.sampled_from([k for k in BlockKind if k is not BlockKind.SCRAPED]),
+        text=_words,
+        page=st.one_of(st.none(), st.integers(1, 4)),
+        level=st.integers(0, 3),
+    ),
+    max_size=12,
+).map(lambda blocks: sorted(blocks, key=lambda b: b.page or 0))
+
+
+@given(_blocks)
+def test_layout_offsets_are_exact(blocks: list[Block]) -> None:
+    layout = lay_out(blocks)
+    for heading in layout.headings:
+        assert layout.text[heading.start : heading.end] == heading.title
+    kept = [" ".join(b.text.split()) for b in blocks if b.text.split()]
+    assert layout.text == "\n\n".join(unicodedata.normalize("NFC", t) for t in kept)
+    starts = [page.start for page in layout.pages]
+    assert starts == sorted(starts)
+    for page in layout.pages:
+        assert 0 <= page.start <= page.end <= len(layout.text)
+        offset = page.start if page.start < page.end else None
+        if offset is not None:
+            assert locate(layout, offset).page == page.number
+
+
+@given(
+    st.lists(st.lists(_words, min_size=1, max_size=4), max_size=5),
+    st.one_of(st.none(), st.lists(_words, min_size=1, max_size=4)),
+)
+def test_no_table_cell_is_lost(rows: list[list[str]], header: list[str] | None) -> None:
+    text = "\n".join(table_rows(rows, header))
+    for cell in [c for row in rows for c in row] + (header or []):
+        assert " ".join(cell.split()) in text

@@ -61,24 +61,33 @@ def _main_content(html: str) -> Iterator[Block]:
         return
     root = etree.fromstring(xml.encode("utf-8"))
     main = root.find("main")
-    yield from _elements(main if main is not None else root)
+    if main is not None and len(main):  # bare text in <main> has no structure to keep
+        yield from _elements(main)
 
 
 def _elements(parent: etree._Element) -> Iterator[Block]:
+    if (parent.text or "").strip():
+        yield Block(BlockKind.PARAGRAPH, parent.text or "")
     for element in parent:
-        tag = element.tag
-        if tag == "head":
-            rend = str(element.get("rend") or "h2")
-            level = int(rend[1:]) if rend[1:].isdigit() else 2
-            yield Block(BlockKind.HEADING, _text(element), level=level)
-        elif tag == "list":
-            yield from _list(element)
-        elif tag == "table":
-            yield from _table(element)
-        elif tag in ("quote", "div", "main"):
-            yield from _elements(element) if len(element) else [_paragraph(element)]
-        elif tag != "graphic":
-            yield _paragraph(element)
+        yield from _element(element)
+        if (element.tail or "").strip():
+            yield Block(BlockKind.PARAGRAPH, element.tail or "")
+
+
+def _element(element: etree._Element) -> Iterator[Block]:
+    tag = element.tag
+    if tag == "head":
+        rend = str(element.get("rend") or "h2")
+        level = int(rend[1:]) if rend[1:].isdigit() else 2
+        yield Block(BlockKind.HEADING, _text(element), level=level)
+    elif tag == "list":
+        yield from _list(element)
+    elif tag == "table":
+        yield from _table(element)
+    elif tag in ("quote", "div", "main") and len(element):
+        yield from _elements(element)
+    elif tag != "graphic":
+        yield _paragraph(element)
 
 
 def _paragraph(element: etree._Element) -> Block:
