@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.errors import ApiError, ErrorResponse
 from api.routes_chat import ChatServiceDep
 from qa.answering import AskResponse
-from qa.answers import Citation
+from qa.answers import Citation, citation_place
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
@@ -135,8 +135,14 @@ def format_reply(response: AskResponse) -> str:
                 sources.append(citation)
             marks.append(f"[{footnotes[key]}]")
         lines.append(f"{answer.text} {''.join(dict.fromkeys(marks))}".rstrip())
-    notes = [f"[{n}] {c.title} — “{c.quote.strip()}”" for n, c in enumerate(sources, start=1)]
+    notes = [f"[{n}] {_source(c)} — “{c.quote.strip()}”" for n, c in enumerate(sources, start=1)]
     return "\n".join(lines) + "\n\n" + "\n".join(notes)
+
+
+def _source(citation: Citation) -> str:
+    """The document's title, and where in it the quote is: "Annual report, p. 2, § Finances"."""
+    place = citation_place(citation)
+    return f"{citation.title}, {place}" if place else citation.title
 
 
 def _citations(response: AskResponse) -> list[Citation]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qa.answering import AskResponse
-from qa.answers import Answer, Citation
+from qa.answers import Answer, Citation, citation_place
 
 # Slack's limits (https://api.slack.com/reference/block-kit/blocks), with room to spare where a
 # cut would be ugly rather than refused.
@@ -226,7 +226,7 @@ def format_answer(
         blocks.append(_context(f"Answering: {display_text(response.resolved_question)}"))
     for quote in quotes:
         text = highlighted_quote(quote.citation.quote, quote.spans)
-        blocks.append(_section(f"&gt; {text} [{quote.source_number}]"))
+        blocks.append(_section(f"&gt; {text} [{quote.source_number}]{_place(quote.citation)}"))
     blocks.append(_section(_sources_mrkdwn(sources, publishers)))
     return SlackMessage(
         text=_fallback(response.answers, quotes, sources), blocks=blocks[:BLOCKS_MAX]
@@ -299,8 +299,15 @@ def _fallback(
     if quotes:
         first = quotes[0]
         title = sources[first.source_number - 1].title or first.citation.doc_id
-        text += f' — "{_clip(first.citation.quote, QUOTE_CHARS)}" ({_clip(title, TITLE_CHARS)})'
+        where = ", ".join(filter(None, [_clip(title, TITLE_CHARS), citation_place(first.citation)]))
+        text += f' — "{_clip(first.citation.quote, QUOTE_CHARS)}" ({where})'
     return display_text(_clip(text, FALLBACK_CHARS))
+
+
+def _place(citation: Citation) -> str:
+    """Where in its document a quote is, to follow it: " · p. 2, § Finances" ("" if unknown)."""
+    place = citation_place(citation)
+    return f" · {display_text(_clip(place, TITLE_CHARS))}" if place else ""
 
 
 def _section(mrkdwn: str) -> dict[str, Any]:

@@ -80,6 +80,14 @@ class AskResponse(BaseModel):
     passages: list[Passage] = Field(default_factory=list)
 
 
+class PageView(BaseModel):
+    """Where one page lies in a document's text: ``text[start:end]``."""
+
+    page: int = Field(ge=1, description="1-based page number")
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+
 class DocumentView(BaseModel):
     """A document as the API shows it: ``text`` is what citation offsets point into."""
 
@@ -89,6 +97,10 @@ class DocumentView(BaseModel):
     publisher: str
     published: str
     text: str
+    pages: list[PageView] = Field(
+        default_factory=list,
+        description="Page boundaries in text, for paged documents (PDF); empty for others",
+    )
 
 
 class _LoadedBuild:
@@ -206,6 +218,10 @@ class Answerer:
             publisher=stored.publisher,
             published=stored.published,
             text=stored.text,
+            pages=[
+                PageView(page=p.number, start=p.start, end=p.end)
+                for p in self._build.store.pages(doc_id)
+            ],
         )
 
     def titles(self) -> dict[str, str]:

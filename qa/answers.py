@@ -20,6 +20,12 @@ class Citation(BaseModel):
     quote: str = Field(description="The whole sentence around the span, verbatim")
     quote_start: int = Field(ge=0, description="Offset of the quote in the cleaned text")
     quote_end: int = Field(ge=0)
+    page: int | None = Field(
+        default=None, ge=1, description="Page of the span, 1-based, in paged documents (PDF)"
+    )
+    section: str | None = Field(
+        default=None, description="The nearest heading before the span, where the document has any"
+    )
 
 
 class Answer(BaseModel):
@@ -28,3 +34,15 @@ class Answer(BaseModel):
     text: str
     score: float = Field(ge=0.0, le=1.0)
     citations: list[Citation]
+
+
+def citation_place(citation: Citation) -> str:
+    """Where in its document a citation is, in words: "p. 2, § Finances"; "" when unknown.
+
+    A section that only repeats the document's title says nothing and is left out.
+    """
+    parts = [f"p. {citation.page}"] if citation.page is not None else []
+    section = (citation.section or "").strip()
+    if section and section.casefold() != citation.title.strip().casefold():
+        parts.append(f"§ {section}")
+    return ", ".join(parts)

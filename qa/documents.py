@@ -1,66 +1,68 @@
-"""Reading documents: a folder of .txt/.md/.html/.pdf files -> raw text plus metadata.
+"""Reading documents: a folder of .txt/.md/.html/.pdf/.docx files -> blocks plus metadata.
 
-This is the first stage of the pipeline. It only gets text out of files; removing menus, share
-buttons and other page furniture is the job of ``qa.cleaning``. Nothing here touches the
-network: trafilatura is only ever handed the file's content, never a URL.
+This is the first stage of the pipeline. ``qa.corpus_walk`` says which entries of the folder
+are documents; ``qa.formats`` reads each by its format into blocks (headings, paragraphs, list
+items, table rows, and scraped text whose structure is unknown); ``qa.layout`` then makes the
+indexed text of them. Nothing here touches the network.
 """
 
 from __future__ import annotations
 
-import codecs
 import hashlib
-import io
 import json
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import lxml.html
-import pypdf
-import trafilatura
-from lxml import etree
+from qa.blocks import Block
+from qa.corpus_walk import (
+    METADATA_FILE,
+    SUPPORTED_SUFFIXES,
+    require_directory,
+    walk_corpus,
+)
+from qa.formats import FORMATS, DocumentMetadata, DocumentReadError, read_content
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
-METADATA_FILE = "metadata.json"
+__all__ = [
+    "METADATA_FILE",
+    "SUPPORTED_SUFFIXES",
+    "CorpusLoad",
+    "DocumentMetadata",
+    "DocumentReadError",
+    "LoadFailure",
+    "SourceDocument",
+    "file_checksum",
+    "list_corpus_files",
+    "load_corpus",
+    "read_document",
+    "read_metadata",
+]
 
-_FORMATS = {".txt": "txt", ".md": "md", ".html": "html", ".htm": "html", ".pdf": "pdf"}
-_SKIPPED_NAMES = {"readme.md", METADATA_FILE}
 _METADATA_FIELDS = ("title", "publisher", "published", "source")
 _MAX_TITLE_CHARS = 200
-
-# Elements whose text a reader never sees, and block elements that end a line of visible text.
-_INVISIBLE_TAGS = ("script", "style", "noscript", "template", "head")
-_BLOCK_TAGS = (
-    "p", "div", "br", "li", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6",
-    "section", "article", "header", "footer", "nav", "blockquote", "pre", "table", "ul", "ol",
-)  # fmt: skip
-
-
-@dataclass(frozen=True)
-class DocumentMetadata:
-    """What is known about a document besides its text; empty strings mean unknown."""
-
-    title: str
-    publisher: str = ""
-    published: str = ""  # free text date as known, e.g. "2022-12-22"
-    source: str = ""  # URL if known
 
 
 @dataclass(frozen=True)
 class SourceDocument:
-    """One file of the corpus, read but not yet cleaned."""
+    """One file of the corpus, read into blocks but not yet laid out as indexed text."""
 
     doc_id: str
     path: Path
-    format: str  # "txt" | "md" | "html" | "pdf"
-    raw_text: str
+    format: str  # "txt" | "md" | "html" | "pdf" | "docx"
+    blocks: tuple[Block, ...]
     checksum: str  # sha256 hex of the file bytes
     metadata: DocumentMetadata
+    page_count: int | None = None  # paged formats (PDF) only
+
+    @property
+    def raw_text(self) -> str:
+        """The blocks' text joined by blank lines, before any cleaning."""
+        return "\n\n".join(block.text for block in self.blocks)
 
 
 @dataclass(frozen=True)
 class LoadFailure:
-    """A file that could not be read, and why, in words a user can act on."""
+    """A file or folder entry that could not be read, and why, in words a user can act on."""
 
     path: Path
     reason: str
@@ -74,10 +76,6 @@ class CorpusLoad:
     failures: list[LoadFailure]
 
 
-class DocumentReadError(Exception):
-    """A file (or the metadata sidecar) could not be read; the message is the reason."""
-
-
 def file_checksum(path: Path) -> str:
     """SHA-256 hex digest of the file's bytes, read in blocks so large PDFs stay cheap."""
     digest = hashlib.sha256()
@@ -87,23 +85,10 @@ def file_checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
-def list_corpus_files(corpus_dir: Path) -> list[Path]:
-    """The readable files under ``corpus_dir``, recursively, sorted by relative path.
-
-    Skips unsupported suffixes, README.md, metadata.json and anything hidden (a name, or a
-    folder on the way to it, starting with a dot).
-    """
-    _require_directory(corpus_dir)
-    files = []
-    for path in corpus_dir.rglob("*"):
-        relative = path.relative_to(corpus_dir)
-        if any(part.startswith(".") for part in relative.parts):
-            continue
-        if path.name.lower() in _SKIPPED_NAMES or path.suffix.lower() not in _FORMATS:
-            continue
-        if path.is_file():
-            files.append(path)
-    return sorted(files, key=lambda path: path.relative_to(corpus_dir).as_posix())
+def list_corpus_files(corpus_dir: Path, *, follow_outside_links: bool = False) -> list[Path]:
+    """The document files under ``corpus_dir``, recursively, sorted by relative path (what
+    ``qa.corpus_walk`` keeps: no hidden entries, README.md, sidecar or links leading out)."""
+    return walk_corpus(corpus_dir, follow_outside_links=follow_outside_links).files
 
 
 def read_metadata(corpus_dir: Path) -> dict[str, DocumentMetadata]:
@@ -158,32 +143,27 @@ def read_document(path: Path, metadata: DocumentMetadata | None = None) -> Sourc
     the corpus ("sub/a.txt") where several do: ids never depend on the order of the files, and
     a file added later never gets an id another file had.
     """
-    file_format = _FORMATS.get(path.suffix.lower())
+    file_format = FORMATS.get(path.suffix.lower())
     if file_format is None:
         supported = ", ".join(SUPPORTED_SUFFIXES)
         raise DocumentReadError(f"unsupported file type {path.suffix!r} (supported: {supported})")
     try:
         data = path.read_bytes()
     except OSError as error:
-        raise DocumentReadError(f"could not be read: {error.strerror or error}") from error
+        reason = "permission denied" if isinstance(error, PermissionError) else error.strerror
+        raise DocumentReadError(f"could not be read ({reason or error})") from error
     if not data.strip():
         raise DocumentReadError("empty file")
 
-    if file_format == "pdf":
-        raw_text, own = _read_pdf(data)
-    elif file_format == "html":
-        raw_text, own = _read_html(_decode_text(data))
-    else:
-        # Markdown is kept verbatim: its syntax carries structure that cleaning may use.
-        raw_text, own = _decode_text(data), DocumentMetadata(title="")
-
+    reading = read_content(file_format, data)
+    own = reading.metadata
     given = metadata or DocumentMetadata(title="")
-    title = given.title or own.title or _first_line_title(raw_text, file_format) or path.stem
+    title = given.title or own.title or _first_line_title(reading.blocks, file_format) or path.stem
     return SourceDocument(
         doc_id=path.stem,
         path=path,
         format=file_format,
-        raw_text=raw_text,
+        blocks=reading.blocks,
         checksum=hashlib.sha256(data).hexdigest(),
         metadata=DocumentMetadata(
             title=title,
@@ -191,16 +171,19 @@ def read_document(path: Path, metadata: DocumentMetadata | None = None) -> Sourc
             published=given.published or own.published,
             source=given.source or own.source,
         ),
+        page_count=reading.page_count,
     )
 
 
-def load_corpus(corpus_dir: Path) -> CorpusLoad:
-    """Read every supported file under ``corpus_dir``; bad files become ``LoadFailure``s.
+def load_corpus(corpus_dir: Path, *, follow_outside_links: bool = False) -> CorpusLoad:
+    """Read every document under ``corpus_dir``; bad files and skipped entries become
+    ``LoadFailure``s, each named with its reason.
 
-    Never raises for a bad file or a broken metadata.json (that is reported as a failure and
-    loading goes on without sidecar metadata). A missing folder raises ``FileNotFoundError``.
+    Never raises for a bad file, an entry that is not a file, or a broken metadata.json (that
+    is reported as a failure and loading goes on without sidecar metadata). A missing folder
+    raises ``FileNotFoundError``.
     """
-    _require_directory(corpus_dir)
+    require_directory(corpus_dir)
     failures: list[LoadFailure] = []
     try:
         sidecar = read_metadata(corpus_dir)
@@ -208,8 +191,10 @@ def load_corpus(corpus_dir: Path) -> CorpusLoad:
         failures.append(LoadFailure(corpus_dir / METADATA_FILE, str(error)))
         sidecar = {}
 
+    entries = walk_corpus(corpus_dir, follow_outside_links=follow_outside_links)
+    failures += [LoadFailure(entry.path, entry.reason) for entry in entries.skipped]
     documents: list[SourceDocument] = []
-    paths = list_corpus_files(corpus_dir)
+    paths = entries.files
     stems = Counter(path.stem for path in paths)
     relatives = {path.relative_to(corpus_dir).as_posix() for path in paths}
     for path in paths:
@@ -227,109 +212,17 @@ def load_corpus(corpus_dir: Path) -> CorpusLoad:
     return CorpusLoad(documents=documents, failures=failures)
 
 
-def _require_directory(corpus_dir: Path) -> None:
-    if not corpus_dir.exists():
-        raise FileNotFoundError(f"corpus folder not found: {corpus_dir}")
-    if not corpus_dir.is_dir():
-        raise NotADirectoryError(f"corpus path is not a folder: {corpus_dir}")
-
-
 def _field_list() -> str:
     return ", ".join(_METADATA_FIELDS)
 
 
-def _decode_text(data: bytes) -> str:
-    """Decode a text file: UTF-8 (BOM tolerated), UTF-16 with a BOM, else cp1252.
-
-    cp1252 rather than charset detection: on short Western text, detectors guess neighbouring
-    code pages (cp1250) and garble accented letters, while cp1252 is what non-UTF-8 English
-    and Western European files almost always are. NUL bytes mean binary, which is refused.
-    """
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            text = data.decode("utf-16")
-        except UnicodeDecodeError as error:
-            raise DocumentReadError("not valid UTF-16 text") from error
-    elif b"\x00" in data:
-        raise DocumentReadError("binary file (contains NUL bytes), not text")
-    else:
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            try:
-                text = data.decode("cp1252")
-            except UnicodeDecodeError as error:
-                raise DocumentReadError("not valid UTF-8 text (nor cp1252)") from error
-    if not text.strip():
-        raise DocumentReadError("empty file")
-    return text
-
-
-def _read_html(html: str) -> tuple[str, DocumentMetadata]:
-    """Main content via trafilatura, or the visible text when it finds no main content."""
-    text = trafilatura.extract(html, include_comments=False, include_tables=True, favor_recall=True)
-    if not text or not text.strip():
-        text = _visible_html_text(html)
-    if not text.strip():
-        raise DocumentReadError("no text found in HTML")
-
-    found = trafilatura.extract_metadata(html)
-    own = DocumentMetadata(
-        title=(found.title or "").strip(),
-        publisher=(found.sitename or "").strip(),
-        published=(found.date or "").strip(),
-        source=(found.url or "").strip(),
-    )
-    return text, own
-
-
-def _visible_html_text(html: str) -> str:
-    """All text a browser would show, one line per block element."""
-    # The text is already decoded, so the parser is told the encoding instead of trusting a
-    # <meta charset> (or an XML declaration, which lxml refuses on str input).
-    parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True)
-    try:
-        root = lxml.html.fromstring(html.encode("utf-8"), parser=parser)
-    except (etree.ParserError, etree.XMLSyntaxError) as error:
-        raise DocumentReadError(f"HTML could not be parsed: {error}") from error
-    for element in list(root.iter(*_INVISIBLE_TAGS)):
-        element.drop_tree()
-    for element in root.iter(*_BLOCK_TAGS):
-        element.tail = "\n" + (element.tail or "")
-    return str(root.text_content())
-
-
-def _read_pdf(data: bytes) -> tuple[str, DocumentMetadata]:
-    """Text of the pages joined by blank lines, and the title from the PDF's info dictionary."""
-    try:
-        reader = pypdf.PdfReader(io.BytesIO(data))
-        # Many PDFs are "encrypted" with an empty user password only; those open without one.
-        if reader.is_encrypted and reader.decrypt("") == pypdf.PasswordType.NOT_DECRYPTED:
-            raise DocumentReadError("PDF is encrypted with a password")
-        pages = [page.extract_text() or "" for page in reader.pages]
-        info = reader.metadata
-        title = info.title if info is not None else None
-    except DocumentReadError:
-        raise
-    except Exception as error:
-        # pypdf raises many exception types on malformed files (PdfReadError, ValueError,
-        # KeyError, zlib errors...); each is this file's failure, reported with its cause.
-        raise DocumentReadError(
-            f"PDF could not be parsed: {type(error).__name__}: {error}"
-        ) from error
-
-    text = "\n\n".join(page.strip("\n") for page in pages if page.strip())
-    if not text:
-        raise DocumentReadError("no text found in PDF (scanned pages need OCR first)")
-    return text, DocumentMetadata(title=title.strip() if isinstance(title, str) else "")
-
-
-def _first_line_title(text: str, file_format: str) -> str:
+def _first_line_title(blocks: tuple[Block, ...], file_format: str) -> str:
     """The first non-empty line, trimmed; for Markdown without its heading marks."""
-    for line in text.splitlines():
-        line = line.strip()
-        if file_format == "md":
-            line = line.lstrip("#").strip()
-        if line:
-            return line[:_MAX_TITLE_CHARS].rstrip()
+    for block in blocks:
+        for line in block.text.splitlines():
+            line = line.strip()
+            if file_format == "md":
+                line = line.lstrip("#").strip()
+            if line:
+                return line[:_MAX_TITLE_CHARS].rstrip()
     return ""

@@ -29,9 +29,9 @@ from pydantic import BaseModel, Field
 from tqdm import tqdm
 
 from qa.chunking import chunk_document
-from qa.cleaning import clean_text
 from qa.documents import SourceDocument, file_checksum, list_corpus_files, load_corpus
 from qa.embedding import Embedder, precision_suffix, resolve_precision
+from qa.layout import LaidOutDocument, lay_out
 from qa.sentences import Span, split_many
 from qa.settings import Settings
 from qa.store import Store, StoredDocument, StoreWriter
@@ -39,9 +39,11 @@ from qa.terms import terms
 from qa.truecase import cased_forms, save_cased_forms
 from qa.vectors import FaissIndex, choose_index_kind
 
-FORMAT_VERSION = 1
-# Bump when cleaning or sentence annotation changes, so unchanged files are processed again.
-PROCESSING_VERSION = 7
+# Bump when what a build stores changes shape (2: page and heading tables).
+FORMAT_VERSION = 2
+# Bump when reading, cleaning or sentence annotation changes, so unchanged files are
+# processed again (8: format-aware reading into blocks).
+PROCESSING_VERSION = 8
 
 CURRENT_FILE = "CURRENT"
 _OLD_BUILD_GRACE_SECONDS = 600
@@ -128,15 +130,25 @@ def read_manifest(build_dir: Path) -> Manifest:
     return Manifest.model_validate_json((build_dir / MANIFEST_FILE).read_text())
 
 
-def corpus_fingerprint(corpus_dir: Path) -> dict[str, str]:
-    """Checksums of every file that shapes the index: the documents and the metadata sidecar."""
-    files = {
-        str(p.relative_to(corpus_dir)): file_checksum(p) for p in list_corpus_files(corpus_dir)
-    }
+def corpus_fingerprint(corpus_dir: Path, *, follow_outside_links: bool = False) -> dict[str, str]:
+    """Checksums of every file that shapes the index: the documents and the metadata sidecar.
+
+    A file that cannot be read stands as the reason instead of a checksum: the loader reports
+    it by name, and the index goes stale again once it can be read.
+    """
+    paths = list_corpus_files(corpus_dir, follow_outside_links=follow_outside_links)
+    files = {str(p.relative_to(corpus_dir)): _checksum_or_reason(p) for p in paths}
     sidecar = corpus_dir / "metadata.json"
     if sidecar.is_file():
-        files["metadata.json"] = file_checksum(sidecar)
+        files["metadata.json"] = _checksum_or_reason(sidecar)
     return files
+
+
+def _checksum_or_reason(path: Path) -> str:
+    try:
+        return file_checksum(path)
+    except OSError as error:
+        return f"unreadable: {error.strerror or error}"
 
 
 def staleness(settings: Settings, model_name: str) -> str:
@@ -158,7 +170,10 @@ def staleness(settings: Settings, model_name: str) -> str:
         settings.chunk_overlap_sentences,
     ):
         return "chunking settings changed"
-    if manifest.files != corpus_fingerprint(settings.corpus_dir):
+    fingerprint = corpus_fingerprint(
+        settings.corpus_dir, follow_outside_links=settings.follow_outside_links
+    )
+    if manifest.files != fingerprint:
         return "the corpus changed"
     return ""
 
@@ -186,7 +201,7 @@ def model_name_of(settings: Settings) -> str:
 @dataclass
 class _PreparedDocument:
     source: SourceDocument
-    text: str
+    layout: LaidOutDocument
     sentence_spans: list[tuple[int, int, tuple[Span, ...]]]
     chunk_rows: list[tuple[int, int, str, int, int]]  # start, end, text, first, last (local)
     sentence_vectors: np.ndarray | None = None
@@ -219,7 +234,9 @@ def build_index(
                 failures=manifest.failures,
                 reason="up to date",
             )
-        loaded = load_corpus(settings.corpus_dir)
+        loaded = load_corpus(
+            settings.corpus_dir, follow_outside_links=settings.follow_outside_links
+        )
         failures = [
             ManifestFailure(file=_relative(f.path, settings.corpus_dir), reason=f.reason)
             for f in loaded.failures
@@ -299,13 +316,18 @@ class _PreviousBuild:
             return None
         if _metadata_row(source, stored.text) != stored:
             return None  # only the metadata changed: cheap to redo, keep it simple
+        layout = LaidOutDocument(
+            stored.text,
+            tuple(self.store.pages(source.doc_id)),
+            tuple(self.store.headings(source.doc_id)),
+        )
         sentence_ids = self.store.document_sentence_ids(source.doc_id)
         sentences = self.store.sentences(sentence_ids)
         chunks = self.store.document_chunks(source.doc_id)
         first_id = sentence_ids[0] if sentence_ids else 0
         return _PreparedDocument(
             source=source,
-            text=stored.text,
+            layout=layout,
             sentence_spans=[(s.start, s.end, s.spans) for s in sentences],
             chunk_rows=[
                 (c.start, c.end, c.text, c.first_sentence - first_id, c.last_sentence - first_id)
@@ -339,21 +361,21 @@ def _prepare(
     show: bool,
 ) -> tuple[list[_PreparedDocument], int]:
     prepared: list[_PreparedDocument] = []
-    fresh: list[tuple[SourceDocument, str]] = []
+    fresh: list[tuple[SourceDocument, LaidOutDocument]] = []
     for source in documents:
         kept = previous.reuse(source) if previous else None
         if kept is not None:
             prepared.append(kept)
             continue
-        text = clean_text(source.raw_text)
-        if not text.strip():
+        layout = lay_out(source.blocks, source.page_count)
+        if not layout.text.strip():
             failures.append(
                 ManifestFailure(file=source.path.name, reason="no article text left after cleaning")
             )
             continue
-        fresh.append((source, text))
+        fresh.append((source, layout))
     reused = len(prepared)
-    annotated = split_many(text for _, text in fresh)
+    annotated = split_many(layout.text for _, layout in fresh)
     bar = tqdm(
         zip(fresh, annotated, strict=True),
         total=len(fresh),
@@ -361,10 +383,10 @@ def _prepare(
         desc="annotating",
         unit="doc",
     )
-    for (source, text), sentences in bar:
+    for (source, layout), sentences in bar:
         chunks = chunk_document(
             source.doc_id,
-            text,
+            layout.text,
             sentences,
             max_words=settings.chunk_max_words,
             overlap_sentences=settings.chunk_overlap_sentences,
@@ -372,7 +394,7 @@ def _prepare(
         prepared.append(
             _PreparedDocument(
                 source=source,
-                text=text,
+                layout=layout,
                 sentence_spans=[(s.start, s.end, s.spans) for s in sentences],
                 chunk_rows=[
                     (c.start, c.end, c.text, c.first_sentence, c.last_sentence) for c in chunks
@@ -397,7 +419,7 @@ def _embed_new(
     texts: list[str] = []
     for doc in todo:
         texts += [row[2] for row in doc.chunk_rows]
-        texts += [doc.text[start:end] for start, end, _ in doc.sentence_spans]
+        texts += [doc.layout.text[start:end] for start, end, _ in doc.sentence_spans]
     vectors = _encode_with_progress(embedder, texts, batch_size, show)
     row = 0
     for doc in todo:
@@ -431,7 +453,8 @@ def _write_build(
     documents: dict[str, ManifestDocument] = {}
     chunk_texts: list[str] = []
     for doc in prepared:
-        writer.add_document(_metadata_row(doc.source, doc.text))
+        writer.add_document(_metadata_row(doc.source, doc.layout.text))
+        writer.add_layout(doc.source.doc_id, doc.layout)
         sentence_ids = [
             writer.add_sentence(doc.source.doc_id, position, start, end, spans)
             for position, (start, end, spans) in enumerate(doc.sentence_spans)
@@ -472,7 +495,7 @@ def _write_build(
     bm25 = bm25s.BM25()
     bm25.index([found or [""] for found in chunk_terms], show_progress=False)
     bm25.save(str(folder / BM25_DIR), show_progress=False)
-    save_cased_forms(folder / CASED_WORDS_FILE, cased_forms(d.text for d in prepared))
+    save_cased_forms(folder / CASED_WORDS_FILE, cased_forms(d.layout.text for d in prepared))
     manifest = Manifest(
         build_id=build_id,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -483,7 +506,9 @@ def _write_build(
         index_kind=kind,
         chunk_count=len(chunk_texts),
         sentence_count=int(sentence_vectors.shape[0]),
-        files=corpus_fingerprint(settings.corpus_dir),
+        files=corpus_fingerprint(
+            settings.corpus_dir, follow_outside_links=settings.follow_outside_links
+        ),
         documents=documents,
         failures=failures,
     )

@@ -542,6 +542,7 @@ class Reader:
                 continue
             seen.add((sentence.doc_id, o_start))
             document = self._store.metadata(sentence.doc_id)
+            where = self._store.location(sentence.doc_id, o_start)
             citations.append(
                 Citation(
                     doc_id=sentence.doc_id,
@@ -553,6 +554,8 @@ class Reader:
                     quote=scored.text[sentence.start : sentence.end],
                     quote_start=sentence.start,
                     quote_end=sentence.end,
+                    page=where.page,
+                    section=where.section,
                 )
             )
         # Each citation must slice to the answer text itself; other spellings of the same

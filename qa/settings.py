@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     # Where documents come from and where the built index goes.
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path("index")
+    # The corpus folder is the boundary: a symlink in it that leads outside is skipped (and
+    # named) unless this is set.
+    follow_outside_links: bool = False
 
     # Embedding model: a local folder. Empty means the bundled all-MiniLM-L6-v2 package.
     model_path: str = ""

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from qa.layout import Heading, LaidOutDocument, Location, PageSpan, locate
 from qa.sentences import Span
 
 _SCHEMA = """
@@ -34,7 +35,19 @@ CREATE TABLE chunks (
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL,
     first_sentence INTEGER NOT NULL, last_sentence INTEGER NOT NULL
 );
+CREATE TABLE pages (
+    doc_id TEXT NOT NULL, number INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL
+);
+CREATE INDEX pages_by_document ON pages (doc_id, number);
+CREATE TABLE headings (
+    doc_id TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+    level INTEGER NOT NULL, title TEXT NOT NULL
+);
+CREATE INDEX headings_by_document ON headings (doc_id, start);
 """
+
+# Documents whose pages and headings the store keeps at hand for ``location``.
+_CACHED_LAYOUTS = 256
 
 
 @dataclass(frozen=True)
@@ -137,6 +150,17 @@ class StoreWriter:
         )
         self.chunk_count += 1
         return chunk_id
+
+    def add_layout(self, doc_id: str, layout: LaidOutDocument) -> None:
+        """Where the document's pages and headings lie in its text."""
+        self._db.executemany(
+            "INSERT INTO pages VALUES (?,?,?,?)",
+            [(doc_id, page.number, page.start, page.end) for page in layout.pages],
+        )
+        self._db.executemany(
+            "INSERT INTO headings VALUES (?,?,?,?,?)",
+            [(doc_id, h.start, h.end, h.level, h.title) for h in layout.headings],
+        )
 
     def close(self) -> None:
         self._db.commit()
@@ -246,3 +270,29 @@ class Store:
             "SELECT * FROM chunks WHERE doc_id = ? ORDER BY position", (doc_id,)
         )
         return [StoredChunk(*row) for row in rows]
+
+    def pages(self, doc_id: str) -> list[PageSpan]:
+        """Where each page of a paged document lies in its text; empty for other formats."""
+        rows = self._db().execute(
+            'SELECT number, start, "end" FROM pages WHERE doc_id = ? ORDER BY number', (doc_id,)
+        )
+        return [PageSpan(*row) for row in rows]
+
+    def headings(self, doc_id: str) -> list[Heading]:
+        rows = self._db().execute(
+            'SELECT start, "end", level, title FROM headings WHERE doc_id = ? ORDER BY start',
+            (doc_id,),
+        )
+        return [Heading(*row) for row in rows]
+
+    def location(self, doc_id: str, offset: int) -> Location:
+        """The page (1-based, paged formats) and nearest heading at ``offset`` of a document's
+        text: what a citation says about where it is."""
+        cache: dict[str, LaidOutDocument] = self.__dict__.setdefault("_layout_cache", {})
+        layout = cache.get(doc_id)
+        if layout is None:
+            if len(cache) >= _CACHED_LAYOUTS:
+                cache.clear()
+            layout = LaidOutDocument("", tuple(self.pages(doc_id)), tuple(self.headings(doc_id)))
+            cache[doc_id] = layout
+        return locate(layout, offset)

@@ -191,3 +191,16 @@ def real_answerer(tmp_path_factory: pytest.TempPathFactory) -> Answerer:
 
     build_index(settings, embedder, progress=False)
     return Answerer(settings)
+
+
+@pytest.fixture(scope="session")
+def made_answerer(tmp_path_factory: pytest.TempPathFactory, model_embedder: Embedder) -> Answerer:
+    """The real model's index over the made-up documents of every format (made_documents.py)."""
+    import made_documents
+
+    root = tmp_path_factory.mktemp("made")
+    settings = Settings(
+        corpus_dir=made_documents.write_all(root / "corpus"), index_dir=root / "index"
+    )
+    build_index(settings, lambda: model_embedder, progress=False)
+    return Answerer(settings, embedder=model_embedder)

@@ -118,7 +118,8 @@ def test_documents_lists_ids_and_titles(client: TestClient) -> None:
 
 def test_document_shows_metadata_and_cleaned_text(client: TestClient) -> None:
     body = client.get("/documents/tower").json()
-    assert set(body) == {"doc_id", "title", "source", "published", "publisher", "text"}
+    assert set(body) == {"doc_id", "title", "source", "published", "publisher", "text", "pages"}
+    assert body["pages"] == []  # a text file has no pages
     assert body["publisher"] == "City Desk"
     assert body["published"] == "2020-01-02"
     assert "designed by the architect Maria Lopez" in body["text"]

@@ -136,3 +136,16 @@ def test_an_unanswerable_question_reads_plainly(
             "I could not find that in the documents."
         )
         assert turn.locator(".sources").count() == 0
+
+
+def test_a_source_says_on_which_page_and_under_which_heading_it_is(
+    page: Any, made_answerer: Answerer, tmp_path: Path
+) -> None:
+    expect = playwright_api.expect
+    with _server(made_answerer, tmp_path) as url:
+        page.goto(url + "/")
+        turn = _ask(page, "How much did mooring fees bring in?")
+        expect(turn.locator(".answer-text")).to_contain_text("820,000")
+        source = turn.locator(".sources li").first
+        expect(source.locator(".title")).to_have_text("Annual report 2023")
+        expect(source.locator(".place")).to_have_text(", p. 2, § Finances")

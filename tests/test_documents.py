@@ -11,6 +11,7 @@ from pathlib import Path
 import pypdf
 import pytest
 
+from qa.blocks import Block, BlockKind
 from qa.documents import (
     METADATA_FILE,
     DocumentMetadata,
@@ -119,14 +120,17 @@ def test_long_first_line_title_is_trimmed(tmp_path: Path) -> None:
     assert len(read_document(path).metadata.title) <= 200
 
 
-def test_markdown_is_kept_verbatim_and_titled_by_its_heading(tmp_path: Path) -> None:
+def test_markdown_is_read_into_blocks_and_titled_by_its_heading(tmp_path: Path) -> None:
     path = tmp_path / "brief.md"
     path.write_text("# Stations in Europe\n\nSome *emphasis* here.\n", encoding="utf-8")
 
     document = read_document(path)
 
     assert document.format == "md"
-    assert document.raw_text == "# Stations in Europe\n\nSome *emphasis* here.\n"
+    assert document.blocks == (
+        Block(BlockKind.HEADING, "Stations in Europe", level=1),
+        Block(BlockKind.PARAGRAPH, "Some emphasis here."),
+    )
     assert document.metadata.title == "Stations in Europe"
 
 
@@ -220,10 +224,18 @@ def test_sidecar_metadata_wins_and_empty_fields_are_filled_from_the_file(tmp_pat
 
 
 def test_unsupported_suffix_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "letter.odt"
+    path.write_bytes(b"PK\x03\x04")
+
+    with pytest.raises(DocumentReadError, match="unsupported file type '.odt'"):
+        read_document(path)
+
+
+def test_a_damaged_word_file_is_refused_with_its_cause(tmp_path: Path) -> None:
     path = tmp_path / "letter.docx"
     path.write_bytes(b"PK\x03\x04")
 
-    with pytest.raises(DocumentReadError, match="unsupported file type '.docx'"):
+    with pytest.raises(DocumentReadError, match="Word document could not be read"):
         read_document(path)
 
 
@@ -281,7 +293,7 @@ def test_sidecar_is_keyed_by_relative_path_and_null_means_unknown(tmp_path: Path
 
 
 def test_listing_is_sorted_recursive_and_skips_readme_sidecar_and_hidden(tmp_path: Path) -> None:
-    for name in ["b.txt", "a.md", "README.md", METADATA_FILE, ".hidden.txt", "notes.docx"]:
+    for name in ["b.txt", "a.md", "README.md", METADATA_FILE, ".hidden.txt", "photo.jpg"]:
         (tmp_path / name).write_text("x", encoding="utf-8")
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "c.HTML").write_text("x", encoding="utf-8")

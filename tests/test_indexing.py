@@ -37,6 +37,7 @@ from qa.indexing import (
     read_manifest,
     staleness,
 )
+from qa.layout import Location
 from qa.settings import Settings
 from qa.store import Store
 
@@ -463,3 +464,36 @@ def test_qa_index_help_and_argument_errors_exit_with_the_usual_codes(
     assert raised.value.code == code
     out = capsys.readouterr()
     assert "usage: qa" in (out.out if code == 0 else out.err)
+
+
+def test_pages_and_headings_are_stored_and_kept_when_a_document_is_reused(
+    settings: Settings,
+) -> None:
+    import made_documents as made
+
+    made.write_report_pdf(settings.corpus_dir / "report.pdf")
+    (settings.corpus_dir / "wiki.md").write_text(made.WIKI_MD, encoding="utf-8")
+    build(settings)
+
+    def located() -> list[Location]:
+        store = Store(current_build_dir(settings.index_dir) / STORE_FILE)
+        report, wiki = store.document("report"), store.document("wiki")
+        assert report is not None and wiki is not None
+        return [
+            store.location("report", report.text.index("Grants —")),
+            store.location("report", report.text.index("Margaret Osei")),
+            store.location("wiki", wiki.text.index("12 dollars")),
+            store.location("tower", 0),
+        ]
+
+    first = located()
+    assert first == [
+        Location(page=2, section="Finances"),
+        Location(page=3, section="Board"),
+        Location(page=None, section="Tickets"),
+        Location(page=None, section=None),
+    ]
+    (settings.corpus_dir / "mill.txt").write_text(MILL, encoding="utf-8")
+    report = build(settings)
+    assert report.reused_documents == 5
+    assert located() == first

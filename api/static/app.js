@@ -59,6 +59,14 @@ function el(tag, attributes = {}, ...children) {
   return node;
 }
 
+// Where in its document a citation is: "p. 2, § Finances" (a section that repeats the title is left out).
+function citationPlace(citation) {
+  const parts = citation.page ? [`p. ${citation.page}`] : [];
+  const section = (citation.section || "").trim();
+  if (section && section.toLowerCase() !== (citation.title || "").trim().toLowerCase()) parts.push(`§ ${section}`);
+  return parts.join(", ");
+}
+
 // The quote with the answer span marked: the span is quote[start - quote_start, end - quote_start].
 function highlightedQuote(citation) {
   const from = citation.start - citation.quote_start;
@@ -108,7 +116,8 @@ function renderTurn(question, response) {
       el("button", {
         type: "button", class: "source", "data-doc": citation.doc_id,
         onclick: () => openDocument(citation),
-      }, el("span", { class: "number" }, `${i + 1}`), el("span", { class: "title" }, citation.title)),
+      }, el("span", { class: "number" }, `${i + 1}`), el("span", { class: "title" }, citation.title),
+        citationPlace(citation) ? el("span", { class: "place" }, `, ${citationPlace(citation)}`) : null),
       publisher));
   });
   reply.append(el("p", { class: "sources-label" }, "Sources"), list);
