@@ -66,6 +66,8 @@ class Calibration:
 
     slope: float = 1.0
     intercept: float = 0.0
+    # The score at the no-answer threshold chosen on the dev split: the service's default.
+    threshold_probability: float = 0.5
 
     def probability(self, margin: float) -> float:
         if margin == -math.inf:
@@ -83,10 +85,19 @@ class Calibration:
         if not path.exists():
             return cls()
         data = json.loads(path.read_text())
-        return cls(float(data["slope"]), float(data["intercept"]))
+        return cls(
+            float(data["slope"]),
+            float(data["intercept"]),
+            float(data.get("threshold_probability", 0.5)),
+        )
 
     def write(self, folder: Path, **extra: object) -> None:
-        data = {"slope": self.slope, "intercept": self.intercept, **extra}
+        data = {
+            "slope": self.slope,
+            "intercept": self.intercept,
+            "threshold_probability": self.threshold_probability,
+            **extra,
+        }
         (folder / CALIBRATION_FILE).write_text(json.dumps(data, indent=2) + "\n")
 
 

@@ -203,10 +203,15 @@ def test_a_few_training_steps_give_a_model_folder_that_loads(tmp_path: Path) -> 
         "4",
         "--epochs",
         "1",
+        "--dev-share",
+        "0.5",
     ]
     run = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
-    assert "dev: answerable F1" in run.stderr
+    assert "dev: answerable F1" in run.stderr and "open dev: answerable F1" in run.stderr
+    summary = json.loads((out / "training_summary.json").read_text())
+    assert summary["dev"]["answerable"] > 0 and summary["dev"]["unanswerable"] > 0
+    assert summary["open_dev"]["answerable"] > 0 and summary["open_dev"]["unanswerable"] > 0
     for name in (
         "config.json",
         "model.safetensors",

@@ -10,17 +10,20 @@ from typing import Any
 from qa.reader_model import Calibration
 from qa.training.config import TrainingConfig
 from qa.training.dev import DevFigures
+from qa.training.open_dev import PASSAGES_READ
 
 
 def export_model(
     model: Any,
     tokenizer: Any,
     figures: DevFigures,
+    open_figures: DevFigures,
     config: TrainingConfig,
     command: str,
     summary: dict[str, object],
 ) -> Path:
-    """Write the model folder to ``config.out_dir`` and return it."""
+    """Write the model folder to ``config.out_dir`` and return it. The calibration and the
+    service's threshold come from ``open_figures`` (the dev split read as the service reads)."""
     import copy
 
     import torch
@@ -30,12 +33,16 @@ def export_model(
     half = copy.deepcopy(model).to(torch.float16)
     half.save_pretrained(str(out), safe_serialization=True)
     tokenizer.save_pretrained(str(out))
-    calibration = Calibration(figures.calibration["slope"], figures.calibration["intercept"])
+    calibration = Calibration(
+        open_figures.calibration["slope"],
+        open_figures.calibration["intercept"],
+        open_figures.calibration["threshold_probability"],
+    )
     calibration.write(
         out,
-        threshold_margin=figures.threshold,
-        threshold_probability=figures.calibration["threshold_probability"],
-        fitted_on="the held-out dev split (never eval/)",
+        threshold_margin=open_figures.threshold,
+        fitted_on="the held-out dev split, each question read over its retrieved passages "
+        "(never eval/)",
     )
     (out / "training_summary.json").write_text(
         json.dumps(
@@ -43,13 +50,14 @@ def export_model(
                 "config": config.as_dict(),
                 "sets": summary,
                 "dev": figures.as_dict(),
+                "open_dev": open_figures.as_dict(),
                 "command": command,
             },
             indent=2,
         )
         + "\n"
     )
-    (out / "README.md").write_text(model_card(figures, config, command, summary))
+    (out / "README.md").write_text(model_card(figures, open_figures, config, command, summary))
     return out
 
 
@@ -57,18 +65,39 @@ def _row(name: str, values: dict[str, float]) -> str:
     return f"| {name} | {values['answerable_f1']:.3f} | {values['unanswerable_accuracy']:.3f} |"
 
 
-def model_card(
-    figures: DevFigures, config: TrainingConfig, command: str, summary: dict[str, object]
-) -> str:
-    sets = json.dumps(summary, indent=2)
-    sources = "\n".join(_row(name, values) for name, values in figures.by_source.items())
-    kinds = "\n".join(f"| {kind} | {value:.3f} |" for kind, value in figures.by_kind.items())
-    bands = "\n".join(
+def _figures_table(figures: DevFigures) -> str:
+    rows = [
+        ("answerable F1 (an abstention scores 0)", figures.answerable_f1),
+        ("answerable exact match", figures.answerable_exact),
+        ("unanswerable accuracy (abstained)", figures.unanswerable_accuracy),
+        ("overall F1", figures.overall_f1),
+        ("F1 of the best span, never abstaining", figures.span_f1),
+    ]
+    return "| figure | value |\n| --- | ---: |\n" + "\n".join(
+        f"| {name} | {value:.3f} |" for name, value in rows
+    )
+
+
+def _bands_table(figures: DevFigures) -> str:
+    return "| score | answered | right |\n| --- | ---: | ---: |\n" + "\n".join(
         f"| {b['low']:.1f}–{b['high']:.1f} | {int(b['answered'])} | "
         + ("–" if b["answered"] == 0 else f"{b['right']:.2f}")
         + " |"
         for b in figures.bands
     )
+
+
+def model_card(
+    figures: DevFigures,
+    open_figures: DevFigures,
+    config: TrainingConfig,
+    command: str,
+    summary: dict[str, object],
+) -> str:
+    sets = json.dumps(summary, indent=2)
+    sources = "\n".join(_row(name, values) for name, values in figures.by_source.items())
+    kinds = "\n".join(f"| {kind} | {value:.3f} |" for kind, value in figures.by_kind.items())
+    open_sources = "\n".join(_row(name, values) for name, values in open_figures.by_source.items())
     return f"""---
 language: en
 license: apache-2.0
@@ -84,16 +113,18 @@ datasets:
 
 The extractive reader of the `qa` service: given a question and a passage it points at the
 answer span (start and end logits over the passage's tokens), or at `[CLS]` when the passage
-does not answer. Trained by the project from the bundled `all-MiniLM-L6-v2` encoder.
+does not answer. Trained by the project from the bundled `all-MiniLM-L6-v2` encoder
+(Apache-2.0).
 
 ## Intended use
 
 Reading the passages the service retrieves, in English, and choosing between an answer span
 and no answer. `calibration.json` maps the margin (best span score minus the `[CLS]` score) to
-the probability that the span is right, fitted on the dev split; its `threshold_margin` is the
-no-answer threshold chosen there (the one that maximises overall dev F1).
+the probability that the span is right; it and the no-answer threshold (`threshold_margin`,
+`threshold_probability`: the service's default `QA_MIN_ANSWER_SCORE`) were fitted on the dev
+split read as the service reads it (below), never on the service's own `eval/` questions.
 
-Loads with `AutoModelForQuestionAnswering.from_pretrained(PATH)` and with Haystack's
+Loads unchanged with `AutoModelForQuestionAnswering.from_pretrained(PATH)` and with Haystack's
 `TransformersExtractiveReader(model=PATH)`.
 
 ## Training data
@@ -105,11 +136,13 @@ Loads with `AutoModelForQuestionAnswering.from_pretrained(PATH)` and with Haysta
   Representations", NAACL 2018), MIT licence: questions whose answers are spans of one
   Wikipedia or Wikinews sentence (its dev and test files; a pair is kept where a validator's
   answer shares a token with it).
-- **Unanswerable examples, made** (neither dataset has any): each question against the best
-  other passage of its source that our retriever (this encoder + BM25, reciprocal-rank fused)
-  ranks high and that holds none of its answers, and the question with one name, number, date
-  or place swapped for another of its kind that the passage never mentions. About
-  {config.negative_share:.0%} of the training examples are unanswerable, half of each kind.
+- **Unanswerable examples, made** (neither dataset has any), two ways: the question with one
+  name, number, date or place swapped for another of its kind that the passage never mentions
+  ("edited"), and the question against the best other passage of its source that our retriever
+  (this encoder + BM25, reciprocal-rank fused) ranks high and that holds none of its answers
+  ("retrieved"). They alternate, each falling back on the other where it cannot be made (few
+  questions name something spaCy's tagger finds, so most are retrieved). About
+  {config.negative_share:.0%} of the training examples are unanswerable.
 - **Dev split**: {config.dev_share:.0%} of the articles (Wikipedia), products (Amazon) and
   comments (Reddit), by a hash of their name; never trained on. Its questions are doubled with
   one made unanswerable each, the same two ways, so it is half unanswerable.
@@ -124,8 +157,9 @@ Examples per set, by source and kind:
 
 Windows of {config.max_length} tokens (question first, passage windows overlapping by
 {config.stride} tokens), {config.epochs} epochs, batch {config.batch_size}, AdamW at
-{config.learning_rate:g} with {config.warmup_share:.0%} linear warm-up then linear decay, weight decay
-{config.weight_decay:g}, bf16 autocast on CPU, seed {config.seed}. Weights stored in float16.
+{config.learning_rate:g} with {config.warmup_share:.0%} linear warm-up then linear decay,
+weight decay {config.weight_decay:g}, bf16 autocast on CPU, seed {config.seed}. Weights stored
+in float16.
 
 Reproduce with:
 
@@ -133,19 +167,16 @@ Reproduce with:
 {command}
 ```
 
-## Evaluation (held-out dev split)
+## Evaluation
 
-At the chosen threshold (margin {figures.threshold:.2f}, calibrated score
-{figures.calibration["threshold_probability"]:.2f}), over {figures.answerable} answerable and
-{figures.unanswerable} unanswerable questions:
+### The held-out dev split, one paragraph per question
 
-| figure | value |
-| --- | ---: |
-| answerable F1 (an abstention scores 0) | {figures.answerable_f1:.3f} |
-| answerable exact match | {figures.answerable_exact:.3f} |
-| unanswerable accuracy (abstained) | {figures.unanswerable_accuracy:.3f} |
-| overall F1 | {figures.overall_f1:.3f} |
-| F1 of the best span, never abstaining | {figures.span_f1:.3f} |
+Each question read against its own paragraph (or, made unanswerable, the paragraph that does
+not answer it), at the threshold that maximises overall F1 there (margin
+{figures.threshold:.2f}), over {figures.answerable} answerable and {figures.unanswerable}
+unanswerable questions:
+
+{_figures_table(figures)}
 
 | source | answerable F1 | unanswerable accuracy |
 | --- | ---: | ---: |
@@ -155,11 +186,24 @@ At the chosen threshold (margin {figures.threshold:.2f}, calibrated score
 | --- | ---: |
 {kinds}
 
-Calibration (answers given at the threshold, by calibrated score, and the share right):
+### The dev split read as the service reads
 
-| score | answered | right |
+Each answerable dev question over the {PASSAGES_READ} paragraphs that our retriever ranks first
+among all dev paragraphs of the three sources, and again with every paragraph that answers it
+taken out of the pool (so it is unanswerable there); the best span of all passages against the
+threshold. The service's threshold and
+calibration come from here (margin {open_figures.threshold:.2f}, score
+{open_figures.calibration["threshold_probability"]:.2f}):
+
+{_figures_table(open_figures)}
+
+| source | answerable F1 | unanswerable accuracy |
 | --- | ---: | ---: |
-{bands}
+{open_sources}
+
+Calibration there (answers given at the threshold, by calibrated score, and the share right):
+
+{_bands_table(open_figures)}
 
 ## Limitations
 

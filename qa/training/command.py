@@ -48,6 +48,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=defaults.negative_share,
         help="share of training examples made unanswerable",
     )
+    parser.add_argument(
+        "--dev-share",
+        type=float,
+        default=defaults.dev_share,
+        help="share of articles and sources held out for dev",
+    )
     parser.add_argument("--no-qamr", action="store_true", help="train on SQuADShifts only")
     parser.add_argument(
         "--limit",
@@ -76,6 +82,7 @@ def config_from(args: argparse.Namespace) -> TrainingConfig:
         max_length=args.max_length,
         seed=args.seed,
         negative_share=args.negative_share,
+        dev_share=args.dev_share,
         use_qamr=not args.no_qamr,
         limit=args.limit,
         max_steps=args.max_steps,
@@ -84,9 +91,12 @@ def config_from(args: argparse.Namespace) -> TrainingConfig:
 
 
 def run(args: argparse.Namespace) -> int:
+    from qa.embedding import load_embedder
+    from qa.settings import Settings
     from qa.training.card import export_model
     from qa.training.data import build_sets
     from qa.training.loop import Trainer
+    from qa.training.open_dev import open_dev_figures
 
     config = config_from(args)
     if not (config.data_dir / "squadshifts").is_dir():
@@ -101,8 +111,24 @@ def run(args: argparse.Namespace) -> int:
     print(f"train-reader: sets {summary}", file=sys.stderr, flush=True)
     trainer = Trainer(config, sets.train, sets.dev)
     figures = trainer.run()
+    print(
+        "train-reader: the dev split read as the service reads it (retrieved passages)",
+        file=sys.stderr,
+        flush=True,
+    )
+    open_figures = open_dev_figures(
+        trainer.reader(), sets.dev, load_embedder(Settings().resolved_model_path())
+    )
+    print(
+        f"train-reader: open dev: answerable F1 {open_figures.answerable_f1:.3f}, "
+        f"unanswerable accuracy {open_figures.unanswerable_accuracy:.3f}",
+        file=sys.stderr,
+        flush=True,
+    )
     command = "qa train-reader " + " ".join(shlex.quote(a) for a in sys.argv[2:])
-    out = export_model(trainer.model, trainer.tokenizer, figures, config, command.strip(), summary)
+    out = export_model(
+        trainer.model, trainer.tokenizer, figures, open_figures, config, command.strip(), summary
+    )
     print(
         f"train-reader: model written to {out} (dev answerable F1 {figures.answerable_f1:.3f}, "
         f"unanswerable accuracy {figures.unanswerable_accuracy:.3f})",

@@ -187,12 +187,15 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         return float(output.loss.detach())
 
-    def evaluate(self) -> DevFigures:
+    def reader(self) -> SpanModel:
+        """The model as it stands, read the way the service reads it."""
         self.model.eval()
-        reader = SpanModel(
+        return SpanModel(
             self.model, self.tokenizer, max_length=self.config.max_length, stride=self.config.stride
         )
-        return dev_figures(predict(reader, self.dev))
+
+    def evaluate(self) -> DevFigures:
+        return dev_figures(predict(self.reader(), self.dev))
 
     def run(self) -> DevFigures:
         from tqdm import tqdm

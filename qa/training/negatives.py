@@ -34,7 +34,7 @@ def _normalised(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def _mentions_an_answer(context: str, example: Example) -> bool:
+def mentions_an_answer(context: str, example: Example) -> bool:
     lowered = _normalised(context)
     return any(_normalised(a.text) in lowered for a in example.answers)
 
@@ -66,7 +66,7 @@ def retrieved_negatives(
             fused = fuse_rankings([[int(i) for i in dense], bm25_ranking])
             for ranked in fused[:_RANKED]:
                 context = contexts[ranked.chunk_id]
-                if context != example.context and not _mentions_an_answer(context, example):
+                if context != example.context and not mentions_an_answer(context, example):
                     made[example.id] = replace(
                         example,
                         id=example.id + "-retrieved",

@@ -1,0 +1,103 @@
+"""The dev split read the way the service reads: each question against the passages our
+retriever finds among all dev contexts, the best span of the best passage against the no-answer
+threshold. A question and its unanswerable twin (the same question with every context that
+answers it taken out of the pool) are both asked, so the split stays half unanswerable.
+
+Reading several passages gives a wrong span more chances to score high than one paragraph
+does, so the service's threshold is chosen here, not on single paragraphs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import bm25s
+import numpy as np
+
+from qa.embedding import Embedder
+from qa.reader_model import SpanModel
+from qa.retrieval import fuse_rankings
+from qa.terms import terms
+from qa.training.dev import DevFigures, Prediction, dev_figures
+from qa.training.examples import Example
+from qa.training.negatives import mentions_an_answer
+
+PASSAGES_READ = 8  # as the service reads for a single answer
+_CANDIDATES = 30  # from each ranker before fusion, as in the service
+
+
+def open_questions(examples: Sequence[Example]) -> list[tuple[Example, list[str]]]:
+    """Each answerable dev question, twice: over every dev context, and (made unanswerable)
+    over the contexts that neither are its own nor hold one of its answers."""
+    contexts = sorted({e.context for e in examples})
+    pairs: list[tuple[Example, list[str]]] = []
+    for example in examples:
+        if not example.answerable or example.kind != "original":
+            continue
+        pairs.append((example, contexts))
+        others = [
+            c for c in contexts if c != example.context and not mentions_an_answer(c, example)
+        ]
+        twin = replace(example, id=example.id + "-open", answers=(), kind="not in the pool")
+        pairs.append((twin, others))
+    return pairs
+
+
+def _ranked_contexts(
+    pairs: Sequence[tuple[Example, list[str]]], embedder: Embedder
+) -> list[list[str]]:
+    """The ``PASSAGES_READ`` best contexts of each question's pool, dense and BM25 fused."""
+    every = sorted({c for _, pool in pairs for c in pool})
+    position = {c: i for i, c in enumerate(every)}
+    vectors = embedder.encode(every)
+    lexical = bm25s.BM25()
+    lexical.index([terms(c) for c in every], show_progress=False)
+    question_vectors = embedder.encode([e.question for e, _ in pairs])
+    ranked: list[list[str]] = []
+    for (example, pool), question_vector in zip(pairs, question_vectors, strict=True):
+        allowed = np.zeros(len(every), dtype=bool)
+        allowed[[position[c] for c in pool]] = True
+        similarity = np.where(allowed, vectors @ question_vector, -np.inf)
+        dense = [int(i) for i in np.argsort(-similarity)[:_CANDIDATES] if allowed[i]]
+        query = terms(example.question)
+        lexical_ranking: list[int] = []
+        if query:
+            scores = np.where(allowed, lexical.get_scores(query), 0.0)
+            lexical_ranking = [int(i) for i in np.argsort(-scores)[:_CANDIDATES] if scores[i] > 0]
+        fused = fuse_rankings([dense, lexical_ranking])[:PASSAGES_READ]
+        ranked.append([every[r.chunk_id] for r in fused])
+    return ranked
+
+
+def open_predictions(
+    model: SpanModel, examples: Sequence[Example], embedder: Embedder, batch: int = 8
+) -> list[Prediction]:
+    """Each question's best span over its retrieved passages, and that span's margin."""
+    pairs = open_questions(examples)
+    if not pairs:
+        return []
+    ranked = _ranked_contexts(pairs, embedder)
+    predictions: list[Prediction] = []
+    for first in range(0, len(pairs), batch):
+        part = pairs[first : first + batch]
+        part_contexts = ranked[first : first + batch]
+        readings = model.read_batch(
+            [(e.question, c) for (e, _), c in zip(part, part_contexts, strict=True)]
+        )
+        for (example, _), contexts, per_context in zip(part, part_contexts, readings, strict=True):
+            best = max(per_context, key=lambda r: r.margin, default=None)
+            if best is None or best.best is None:
+                predictions.append(Prediction.of(example, "", float("-inf")))
+                continue
+            span = best.best
+            text = contexts[best.context_index][span.start : span.end]
+            predictions.append(Prediction.of(example, text, best.margin))
+    return predictions
+
+
+def open_dev_figures(
+    model: SpanModel, examples: Sequence[Example], embedder: Embedder
+) -> DevFigures:
+    """The dev figures as the service would get them, at the threshold chosen on them."""
+    return dev_figures(open_predictions(model, examples, embedder))
