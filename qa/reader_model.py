@@ -106,11 +106,23 @@ def window_contexts(
 ) -> list[Window]:
     """Each context cut into windows of at most ``max_length`` tokens with the question first,
     neighbouring windows sharing ``stride`` tokens, so no answer is cut at a window's edge."""
+    return window_pairs(tokenizer, [question] * len(contexts), contexts, max_length, stride)
+
+
+def window_pairs(
+    tokenizer: Any,
+    questions: Sequence[str],
+    contexts: Sequence[str],
+    max_length: int,
+    stride: int,
+) -> list[Window]:
+    """``window_contexts`` for pairs: ``questions[i]`` with ``contexts[i]``, tokenised in one
+    call (``Window.context_index`` is the pair's index)."""
     if not contexts:
         return []
-    question = _capped_question(tokenizer, question)
+    capped = {q: _capped_question(tokenizer, q) for q in set(questions)}
     encoded = tokenizer(
-        [question] * len(contexts),
+        [capped[q] for q in questions],
         list(contexts),
         truncation="only_second",
         max_length=max_length,

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from qa.reader_model import Window, window_contexts
+from qa.reader_model import Window, window_pairs
 from qa.training.examples import Example
 
 
@@ -54,17 +54,20 @@ def _end_of(window: Window, token: int) -> int:
 
 
 def features_for(
-    tokenizer: Any, examples: Sequence[Example], max_length: int, stride: int
+    tokenizer: Any, examples: Sequence[Example], max_length: int, stride: int, batch: int = 2048
 ) -> list[Feature]:
     """Every window of every example, labelled with its example's first answer."""
     features: list[Feature] = []
-    for index, example in enumerate(examples):
-        for window in window_contexts(
-            tokenizer, example.question, [example.context], max_length, stride
-        ):
+    for first in range(0, len(examples), batch):
+        part = examples[first : first + batch]
+        windows = window_pairs(
+            tokenizer, [e.question for e in part], [e.context for e in part], max_length, stride
+        )
+        for window in windows:
+            index = first + window.context_index
             start, end = 0, 0
-            if example.answers:
-                answer = example.answers[0]
+            if examples[index].answers:
+                answer = examples[index].answers[0]
                 start, end = answer_positions(window, answer.start, answer.end)
             features.append(Feature(window, start, end, index))
     return features

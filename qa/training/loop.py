@@ -143,7 +143,9 @@ class Trainer:
         state = torch.load(path, weights_only=False)
         saved = dict(state["config"])
         current = self.config.as_dict()
-        for key in ("max_steps", "checkpoint_minutes", "out_dir"):  # may change on resume
+        # These may change on resume; a changed ``epochs`` re-plans the rest of the schedule
+        # (the learning rate decays to zero at the new end).
+        for key in ("max_steps", "checkpoint_minutes", "out_dir", "epochs"):
             saved.pop(key, None)
             current.pop(key, None)
         if saved != current:
