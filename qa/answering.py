@@ -38,6 +38,7 @@ from qa.reader import Reader, TermStatistics
 from qa.retrieval import LexicalIndex, Passage, Retriever
 from qa.settings import Settings
 from qa.store import Store
+from qa.terms import has_letter_or_digit
 from qa.truecase import load_cased_forms, restore_case
 from qa.vectors import FaissIndex
 
@@ -191,6 +192,12 @@ class Answerer:
         )
 
     def _validated(self, question: str) -> str:
+        # The limit counts the question as sent, as the API schema's maxLength does.
+        if len(question) > self.settings.max_question_chars:
+            raise InvalidQuestionError(
+                f"the question is {len(question)} characters long; the limit is "
+                f"{self.settings.max_question_chars}"
+            )
         # Control and format characters (NUL, zero-width spaces, bidi marks) are no part of a
         # question; the joiners Persian and Indic scripts spell with stay.
         text = " ".join("".join(c for c in question if _visible(c)).split())
@@ -200,10 +207,10 @@ class Answerer:
             raise InvalidQuestionError("the question is not valid Unicode text") from error
         if not text:
             raise InvalidQuestionError("the question is empty: ask something about the documents")
-        if len(text) > self.settings.max_question_chars:
+        if not has_letter_or_digit(text):
+            # Punctuation or emoji alone asks nothing; answering it would quote noise.
             raise InvalidQuestionError(
-                f"the question is {len(text)} characters long; the limit is "
-                f"{self.settings.max_question_chars}"
+                "the question has no letters or digits: ask something about the documents"
             )
         return text
 

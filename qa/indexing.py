@@ -42,8 +42,8 @@ from qa.vectors import FaissIndex, choose_index_kind
 # Bump when what a build stores changes shape (2: page and heading tables).
 FORMAT_VERSION = 2
 # Bump when reading, cleaning or sentence annotation changes, so unchanged files are
-# processed again (8: format-aware reading into blocks).
-PROCESSING_VERSION = 8
+# processed again (8: format-aware reading into blocks; 9: no sentence without a letter or digit).
+PROCESSING_VERSION = 9
 
 CURRENT_FILE = "CURRENT"
 _OLD_BUILD_GRACE_SECONDS = 600
@@ -384,6 +384,11 @@ def _prepare(
         unit="doc",
     )
     for (source, layout), sentences in bar:
+        if not sentences:
+            failures.append(
+                ManifestFailure(file=source.path.name, reason="no sentence with a word in it")
+            )
+            continue
         chunks = chunk_document(
             source.doc_id,
             layout.text,
