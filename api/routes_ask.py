@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
 from api.errors import ApiError, ErrorResponse
-from api.live_answerer import current_answerer
+from api.live_answerer import LiveAnswerer, current_answerer
 from qa.answering import Answerer, AskRequest, AskResponse, DocumentView
 
 router = APIRouter()
@@ -92,8 +92,12 @@ async def health() -> HealthResponse:
     responses={503: {"model": ErrorResponse}},
     tags=["service"],
 )
-def ready(answerer: LiveAnswererDep) -> ReadyResponse:
-    """An index is loaded and questions can be answered."""
+def ready(request: Request) -> ReadyResponse:
+    """Questions can be answered: a cheap real query has just gone through the index (its files
+    verified against their checksums, the store, the vectors and the lexical index each read).
+    Otherwise 503 with a short reason; the details are in the server log."""
+    live: LiveAnswerer = request.app.state.live_answerer
+    answerer = live.ready()
     manifest = answerer.manifest
     return ReadyResponse(
         build_id=manifest.build_id, documents=len(manifest.documents), chunks=manifest.chunk_count

@@ -24,14 +24,16 @@ from qa.indexing import (
     BM25_DIR,
     CASED_WORDS_FILE,
     CHUNK_INDEX_FILE,
+    MANIFEST_FILE,
     SENTENCE_VECTORS_FILE,
     STORE_FILE,
     TERM_STATS_FILE,
     IndexMissingError,
     Manifest,
     current_build_dir,
-    read_manifest,
+    verified_manifest,
 )
+from qa.integrity import verify_build
 from qa.places import warm as warm_places
 from qa.questions import analyse_question
 from qa.reader import Reader, TermStatistics
@@ -109,7 +111,8 @@ class _LoadedBuild:
 
     def __init__(self, folder: Path, settings: Settings) -> None:
         self.folder = folder
-        self.manifest: Manifest = read_manifest(folder)
+        # Verified before anything is read from it: a damaged build is never switched to.
+        self.manifest: Manifest = verified_manifest(folder)
         self.store = Store(folder / STORE_FILE)
         vectors = FaissIndex.load(folder / CHUNK_INDEX_FILE, self.manifest.index_kind)
         lexical = LexicalIndex(folder / BM25_DIR)
@@ -234,6 +237,14 @@ class Answerer:
     def titles(self) -> dict[str, str]:
         """Every document's title by id, without reading the texts."""
         return dict(self._build.store.titles())
+
+    def probe(self) -> None:
+        """A cheap real query path through the live build, for readiness: its files still match
+        their checksums (one ``stat`` each while unchanged), and the store, the vectors and the
+        lexical index each answer a tiny search. Raises what a question would meet."""
+        build = self._build
+        verify_build(build.folder, build.manifest.checksums, frozenset({MANIFEST_FILE}))
+        build.retriever.probe(build.manifest.dimensions)
 
     def reload_if_changed(self) -> bool:
         """Switch to a newer published build, if `qa index` made one; True when it did."""

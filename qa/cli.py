@@ -205,11 +205,20 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from qa.answering import InvalidQuestionError
-    from qa.indexing import EmptyCorpusError, IndexMissingError
+    from qa.indexing import EmptyCorpusError, IndexMissingError, OutdatedBuildError
+    from qa.integrity import DamagedBuildError
 
     try:
         return int(args.run(args))
-    except (InvalidQuestionError, EmptyCorpusError, IndexMissingError, OSError) as error:
+    except (DamagedBuildError, OutdatedBuildError) as error:
+        print(f"qa: {error}: run `qa index` to rebuild it", file=sys.stderr)
+        return 2
+    except (
+        InvalidQuestionError,
+        EmptyCorpusError,
+        IndexMissingError,
+        OSError,
+    ) as error:
         print(f"qa: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
