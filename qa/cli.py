@@ -205,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from qa.answering import InvalidQuestionError
+    from qa.disk_space import DiskFullError
     from qa.indexing import EmptyCorpusError, IndexMissingError, OutdatedBuildError
     from qa.integrity import DamagedBuildError
 
@@ -217,6 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         InvalidQuestionError,
         EmptyCorpusError,
         IndexMissingError,
+        DiskFullError,
         OSError,
     ) as error:
         print(f"qa: {error}", file=sys.stderr)

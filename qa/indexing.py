@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field, ValidationError
 from tqdm import tqdm
 
 from qa.chunking import chunk_document
+from qa.disk_space import DiskFullError, is_disk_full
 from qa.documents import SourceDocument, file_checksum, list_corpus_files, load_corpus
 from qa.embedding import Embedder, precision_suffix, resolve_precision
 from qa.integrity import DamagedBuildError, checksums_of, verify_build
@@ -285,15 +286,20 @@ def build_index(
         embedded = _embed_new(prepared, embedder_factory, settings.embed_batch_size, show)
         build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
         staging = index_dir / BUILDS_DIR / f".staging-{build_id}"
-        staging.mkdir()
         try:
-            manifest = _write_build(staging, build_id, prepared, failures, settings, model_name)
-            final = index_dir / BUILDS_DIR / build_id
-            staging.rename(final)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
+            try:
+                staging.mkdir()
+                manifest = _write_build(staging, build_id, prepared, failures, settings, model_name)
+                staging.rename(index_dir / BUILDS_DIR / build_id)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+            _publish(index_dir, build_id)
+        except Exception as error:
+            # numpy, SQLite and FAISS each word a full disk their own way; say it once, plainly.
+            if is_disk_full(error):
+                raise DiskFullError(index_dir, f"writing index build {build_id}") from error
             raise
-        _publish(index_dir, build_id)
         _remove_old_builds(index_dir, keep={build_id, previous_dir.name if previous_dir else ""})
         return BuildReport(
             True,
