@@ -18,6 +18,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.request_ids import REQUEST_ID_HEADER, request_id_of
 from qa.answering import InvalidQuestionError
+from qa.sessions import (
+    IdempotencyKeyReusedError,
+    SessionFullError,
+    SessionStoreFullError,
+    SessionStoreUnavailableError,
+)
 
 logger = logging.getLogger("api.errors")
 
@@ -31,10 +37,13 @@ _CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "invalid_request",
+    409: "conflict",
     429: "rate_limited",
     500: "internal_error",
     503: "not_ready",
+    507: "insufficient_storage",
 }
+_RETRY_SESSIONS_SECONDS = 5
 
 
 class ErrorDetail(BaseModel):
@@ -129,6 +138,28 @@ async def _invalid_question(request: Request, error: Exception) -> JSONResponse:
     return error_response(422, str(error), request_id_of(request.scope), "invalid_question")
 
 
+async def _session_error(request: Request, error: Exception) -> JSONResponse:
+    """The session store's faults, each with its status and a message for people."""
+    request_id = request_id_of(request.scope)
+    if isinstance(error, SessionFullError):
+        return error_response(409, str(error), request_id, "session_full")
+    if isinstance(error, IdempotencyKeyReusedError):
+        return error_response(422, str(error), request_id, "idempotency_key_reused")
+    if isinstance(error, SessionStoreFullError):
+        logger.error("session store: %s [request_id=%s]", error, request_id)
+        message = "the server's disk is full, so nothing was saved; try again later"
+        return error_response(507, message, request_id)
+    assert isinstance(error, SessionStoreUnavailableError)
+    logger.warning("session store: %s [request_id=%s]", error.__cause__ or error, request_id)
+    return error_response(
+        503,
+        "the session database cannot be reached; try again shortly",
+        request_id,
+        "sessions_unavailable",
+        headers={"Retry-After": str(_RETRY_SESSIONS_SECONDS)},
+    )
+
+
 async def _unhandled(request: Request, error: Exception) -> JSONResponse:
     """Last resort, reached only if something outside ``UnhandledErrorMiddleware`` fails."""
     request_id = request_id_of(request.scope)
@@ -182,4 +213,11 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(InvalidQuestionError, _invalid_question)
+    for session_error in (
+        SessionFullError,
+        IdempotencyKeyReusedError,
+        SessionStoreFullError,
+        SessionStoreUnavailableError,
+    ):
+        app.add_exception_handler(session_error, _session_error)
     app.add_exception_handler(Exception, _unhandled)

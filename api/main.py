@@ -21,7 +21,7 @@ from api.request_ids import REQUEST_ID_HEADER, RequestIdMiddleware
 from api.slack_app import mount_slack
 from qa import __version__
 from qa.answering import Answerer
-from qa.sessions import open_session_store
+from qa.sessions import SessionPolicy, open_session_store
 from qa.settings import Settings, get_settings
 
 
@@ -40,7 +40,9 @@ def create_app(settings: Settings | None = None, answerer: Answerer | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         live.start()  # loads the model and index once, before the first request
         # One store per process; SQLite in WAL mode lets every worker process share the file.
-        app.state.session_store = store = open_session_store(settings.sessions_url())
+        app.state.session_store = store = open_session_store(
+            settings.sessions_url(), SessionPolicy.of(settings)
+        )
         yield
         close = getattr(store, "close", None)  # PostgreSQL: hand the pooled connections back
         if close is not None:
@@ -65,19 +67,26 @@ def create_app(settings: Settings | None = None, answerer: Answerer | None = Non
     install_error_handlers(app)
 
     # Each add_middleware wraps the app so far: the last added runs first on a request.
-    if settings.api_key is not None:
-        app.add_middleware(ApiKeyMiddleware, api_key=settings.api_key)
+    api_keys = settings.all_api_keys()
+    if api_keys:
+        app.add_middleware(ApiKeyMiddleware, api_keys=api_keys)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.rate_limit_per_minute > 0:  # counts every request, refused ones too
         limiter = TokenBucketLimiter(settings.rate_limit_per_minute)
-        app.add_middleware(RateLimitMiddleware, limiter=limiter, api_key=settings.api_key)
+        app.add_middleware(RateLimitMiddleware, limiter=limiter, api_keys=api_keys)
     app.add_middleware(UnhandledErrorMiddleware)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST"],
-            allow_headers=["Authorization", "X-API-Key", "Content-Type", REQUEST_ID_HEADER],
+            allow_methods=["GET", "HEAD", "POST", "DELETE"],
+            allow_headers=[
+                "Authorization",
+                "X-API-Key",
+                "Content-Type",
+                "Idempotency-Key",
+                REQUEST_ID_HEADER,
+            ],
             expose_headers=[REQUEST_ID_HEADER, "Retry-After"],
         )
     app.add_middleware(RequestIdMiddleware)

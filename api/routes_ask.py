@@ -6,6 +6,7 @@ The request and answer types are the library's own (``AskRequest``, ``AskRespons
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
@@ -14,8 +15,10 @@ from pydantic import BaseModel
 from api.errors import ApiError, ErrorResponse
 from api.live_answerer import LiveAnswerer, current_answerer
 from qa.answering import Answerer, AskRequest, AskResponse, DocumentView
+from qa.sessions import SessionStore, SessionStoreUnavailableError
 
 router = APIRouter()
+logger = logging.getLogger("api.ready")
 
 LiveAnswererDep = Annotated[Answerer, Depends(current_answerer)]
 
@@ -86,6 +89,20 @@ async def health() -> HealthResponse:
     return HealthResponse()
 
 
+def _check_sessions(store: SessionStore) -> None:
+    """503 when the session database cannot be reached (within seconds: the store's own
+    timeout for this check), since every chat would fail."""
+    try:
+        store.check()
+    except SessionStoreUnavailableError:
+        raise ApiError(503, "not_ready", "the session database cannot be reached") from None
+    except Exception:
+        logger.exception("not ready: the session database cannot be read")
+        raise ApiError(
+            503, "not_ready", "the session database cannot be read; the server log says why"
+        ) from None
+
+
 @router.get(
     "/ready",
     response_model=ReadyResponse,
@@ -98,6 +115,7 @@ def ready(request: Request) -> ReadyResponse:
     Otherwise 503 with a short reason; the details are in the server log."""
     live: LiveAnswerer = request.app.state.live_answerer
     answerer = live.ready()
+    _check_sessions(request.app.state.session_store)
     manifest = answerer.manifest
     return ReadyResponse(
         build_id=manifest.build_id, documents=len(manifest.documents), chunks=manifest.chunk_count

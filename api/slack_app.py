@@ -1,7 +1,8 @@
 """The Slack app: ``/ask <question>`` and ``@bot question`` answered in a thread, on Bolt.
 
 A thin adapter over ``ChatService``: a Slack thread is one conversation session
-(``slack:{team}:{channel}:{thread_ts}``), so a mention inside the thread is a follow-up.
+(``slack:{team}:{channel}:{thread_ts}``), so a mention inside the thread is a follow-up. Those
+sessions belong to Slack (``SLACK_OWNER``): the HTTP API cannot read, continue or delete them.
 
 Slack wants an acknowledgement within 3 seconds; answering can take longer. So every listener
 is split the way Bolt's lazy listeners allow: the ``ack`` part only acknowledges, the lazy part
@@ -43,7 +44,14 @@ from api.slack_format import (
 )
 from qa.answering import Answerer, AskResponse, InvalidQuestionError
 from qa.chat import ChatService
-from qa.sessions import SessionStore, open_session_store
+from qa.sessions import (
+    SLACK_OWNER,
+    SessionFullError,
+    SessionPolicy,
+    SessionStore,
+    SessionStoreError,
+    open_session_store,
+)
 from qa.settings import Settings
 
 logger = logging.getLogger("api.slack")
@@ -108,11 +116,20 @@ class SlackConversations:
         try:
             answerer = self._answerer()
             if session_id is not None:
-                self._store.create(session_id)  # a no-op for a thread already talked in
-            response = ChatService(answerer, self._store).reply(question, session_id)
+                # A no-op for a thread already talked in (an expired one starts afresh).
+                self._store.create(SLACK_OWNER, session_id)
+            response = ChatService(answerer, self._store, SLACK_OWNER).reply(question, session_id)
             publishers = _publishers(answerer, response)
         except InvalidQuestionError as error:
             return format_notice(f"{error}. {USAGE}")
+        except SessionFullError as error:
+            return format_notice(
+                f"This thread holds {error.max_turns} questions, the most one may: "
+                "ask in a new thread."
+            )
+        except SessionStoreError:
+            logger.exception("could not keep the conversation (session %s)", session_id)
+            return format_notice("I cannot keep this conversation right now; try again shortly.")
         except ApiError as error:  # the index is not loaded (yet)
             return format_notice(f"I cannot answer right now: {error.message}")
         except Exception:
@@ -265,7 +282,7 @@ def mount_slack(app: FastAPI, settings: Settings, live: LiveAnswerer) -> None:
         level = logging.WARNING if len(missing) == 1 else logging.INFO
         logger.log(level, "Slack app off: %s not set (see slack/README.md)", " and ".join(missing))
         return
-    store = open_session_store(settings.sessions_url())
+    store = open_session_store(settings.sessions_url(), SessionPolicy.of(settings))
     conversations = SlackConversations(live_answerer_getter(live), store)
     app.include_router(slack_events_router(build_slack_app(settings, conversations)))
     logger.info("Slack app on: events and /ask at %s", EVENTS_PATH)

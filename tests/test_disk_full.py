@@ -1,5 +1,5 @@
 """A full disk is named as one: `qa index` says which folder's disk is full and keeps the live
-build.
+build; `POST /chat` answers 507 with a plain message rather than a generic 500.
 
 The full disk is real where it can be: writes go to ``/dev/full`` (every write fails with ENOSPC)
 and SQLite hits its own page limit (SQLITE_FULL), so each library words the fault its own way.
@@ -16,6 +16,7 @@ import faiss
 import numpy as np
 import pytest
 from conftest import hashing_embedder
+from fastapi.testclient import TestClient
 
 import qa.indexing
 from qa import cli
@@ -88,3 +89,34 @@ def test_qa_index_on_a_full_disk_names_the_folder_and_keeps_the_live_build(
     assert current_build_dir(index_copy.index_dir) == live
     leftovers = [p.name for p in (index_copy.index_dir / BUILDS_DIR).iterdir()]
     assert not [name for name in leftovers if name.startswith(".staging-")]
+
+
+# --- POST /chat -------------------------------------------------------------------------------
+
+
+def fill_session_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session database connections made from now on may not grow the file by another page."""
+    connect = sqlite3.connect
+
+    def connect_to_a_full_disk(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        db = connect(*args, **kwargs)
+        (pages,) = db.execute("PRAGMA page_count").fetchone()
+        db.execute(f"PRAGMA max_page_count = {max(pages, 1)}")
+        return db
+
+    monkeypatch.setattr("qa.sessions.sqlite3.connect", connect_to_a_full_disk)
+
+
+def test_a_turn_on_a_full_disk_is_a_507_with_a_plain_message(
+    make_client: Callable[..., TestClient], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = make_client(database_url=f"sqlite:///{tmp_path / 'sessions.sqlite3'}")
+    fill_session_database(monkeypatch)  # the store is open: now its disk fills up
+    # A question long enough that its turn needs a page the database may not add.
+    question = "Who founded the Lantern Festival? " + "Tell me about the lanterns. " * 30
+    response = client.post("/chat", json={"message": question})
+    assert response.status_code == 507, response.text
+    error = response.json()["error"]
+    assert error["code"] == "insufficient_storage"
+    assert error["message"] == "the server's disk is full, so nothing was saved; try again later"
+    assert client.get("/ready").status_code == 200  # reading still works: answers go on

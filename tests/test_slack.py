@@ -36,7 +36,7 @@ from api.slack_format import (
 from qa.answering import Answerer, AskResponse
 from qa.answers import Answer, Citation
 from qa.cli import main as cli_main
-from qa.sessions import open_session_store
+from qa.sessions import SLACK_OWNER, open_session_store
 from qa.settings import Settings
 
 SIGNING_SECRET = "test-signing-secret"
@@ -451,8 +451,8 @@ def test_real_follow_up_in_a_thread_is_answered_with_the_first_answer(
     assert "Sources" in all_text(second)
     # The thread is one stored session, its two turns in order.
     store = open_session_store(settings.sessions_url())
-    turns = store.turns(session_id_for_thread(TEAM, "C0CHAN", "1700.000900"))
-    assert [t.question for t in turns] == [first_question, "Which newspaper reported it?"]
+    page = store.turns(session_id_for_thread(TEAM, "C0CHAN", "1700.000900"), SLACK_OWNER)
+    assert [t.question for t in page.turns] == [first_question, "Which newspaper reported it?"]
 
 
 # --- formatting (pure) ------------------------------------------------------------------------
