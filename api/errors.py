@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.request_ids import REQUEST_ID_HEADER, request_id_of
+from api.request_ids import REQUEST_ID_HEADER, loggable_path, request_id_of
 from qa.answering import InvalidQuestionError
 from qa.sessions import (
     IdempotencyKeyReusedError,
@@ -199,7 +199,7 @@ class UnhandledErrorMiddleware:
             logger.exception(
                 "unhandled error on %s %s [request_id=%s]",
                 scope.get("method"),
-                scope.get("path"),
+                loggable_path(scope),
                 request_id,
             )
             if started:  # too late for a clean error: let the server drop the connection

@@ -17,6 +17,7 @@ from api.auth import ApiKeyMiddleware
 from api.errors import UnhandledErrorMiddleware, install_error_handlers
 from api.limits import BodySizeLimitMiddleware, RateLimitMiddleware, TokenBucketLimiter
 from api.live_answerer import LiveAnswerer
+from api.proxies import TrustedProxyMiddleware, parse_networks
 from api.request_ids import REQUEST_ID_HEADER, RequestIdMiddleware
 from api.slack_app import mount_slack
 from qa import __version__
@@ -90,6 +91,8 @@ def create_app(settings: Settings | None = None, answerer: Answerer | None = Non
             expose_headers=[REQUEST_ID_HEADER, "Retry-After"],
         )
     app.add_middleware(RequestIdMiddleware)
+    if settings.trusted_proxies:  # outermost: the rate limit and the access log see the client
+        app.add_middleware(TrustedProxyMiddleware, trusted=parse_networks(settings.trusted_proxies))
     _log_to_stderr_unless_configured()
     mount_slack(app, settings, live)  # after logging is set up: it says whether Slack is on
     return app
