@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.methods import allowed_methods, received_method
 from api.request_ids import REQUEST_ID_HEADER, loggable_path, request_id_of
 from qa.answering import InvalidQuestionError
 from qa.sessions import (
@@ -104,12 +105,15 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
     if error.status_code == 404 and error.detail == HTTPStatus.NOT_FOUND.phrase:
         message = f"no such endpoint: {request.url.path} (the endpoints are listed at /docs)"
     elif error.status_code == 405:
-        message = f"{request.method} is not allowed on {request.url.path}"
+        message = f"{received_method(request.scope)} is not allowed on {request.url.path}"
     else:
         message = str(error.detail)
-    return error_response(
-        error.status_code, message, request_id_of(request.scope), headers=error.headers
-    )
+    headers = dict(error.headers or {})
+    routes = getattr(request.app.state, "routes", None)
+    allowed = allowed_methods(routes, request.scope) if error.status_code == 405 and routes else []
+    if allowed:  # every method of the path, not only the first route's
+        headers["Allow"] = ", ".join(allowed)
+    return error_response(error.status_code, message, request_id_of(request.scope), headers=headers)
 
 
 def _field_name(location: tuple[int | str, ...]) -> str:
@@ -143,8 +147,8 @@ async def _session_error(request: Request, error: Exception) -> JSONResponse:
     request_id = request_id_of(request.scope)
     if isinstance(error, SessionFullError):
         return error_response(409, str(error), request_id, "session_full")
-    if isinstance(error, IdempotencyKeyReusedError):
-        return error_response(422, str(error), request_id, "idempotency_key_reused")
+    if isinstance(error, IdempotencyKeyReusedError):  # a conflict with what is recorded
+        return error_response(409, str(error), request_id, "idempotency_key_reused")
     if isinstance(error, SessionStoreFullError):
         logger.error("session store: %s [request_id=%s]", error, request_id)
         message = "the server's disk is full, so nothing was saved; try again later"

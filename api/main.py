@@ -17,6 +17,8 @@ from api.auth import ApiKeyMiddleware
 from api.errors import UnhandledErrorMiddleware, install_error_handlers
 from api.limits import BodySizeLimitMiddleware, RateLimitMiddleware, TokenBucketLimiter
 from api.live_answerer import LiveAnswerer
+from api.methods import HeadAsGetMiddleware
+from api.openapi import describe_as_served
 from api.proxies import TrustedProxyMiddleware, parse_networks
 from api.request_ids import REQUEST_ID_HEADER, RequestIdMiddleware
 from api.slack_app import mount_slack
@@ -60,15 +62,17 @@ def create_app(settings: Settings | None = None, answerer: Answerer | None = Non
     )
     app.state.settings = settings
     app.state.live_answerer = live
-    app.include_router(routes_ask.router)
-    app.include_router(routes_chat.router)
-    app.include_router(routes_openai.router)
-    app.include_router(routes_page.router)
+    routers = [routes_ask.router, routes_chat.router, routes_openai.router, routes_page.router]
+    for router in routers:
+        app.include_router(router)
+    # Every route by path and method, for the Allow header of a 405 (api.methods).
+    app.state.routes = [route for router in routers for route in router.routes]
     app.mount("/static", StaticFiles(directory=routes_page.STATIC_DIR), name="static")
     install_error_handlers(app)
+    api_keys = settings.all_api_keys()
 
     # Each add_middleware wraps the app so far: the last added runs first on a request.
-    api_keys = settings.all_api_keys()
+    app.add_middleware(HeadAsGetMiddleware)  # innermost: all the others see the HEAD
     if api_keys:
         app.add_middleware(ApiKeyMiddleware, api_keys=api_keys)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
@@ -95,6 +99,7 @@ def create_app(settings: Settings | None = None, answerer: Answerer | None = Non
         app.add_middleware(TrustedProxyMiddleware, trusted=parse_networks(settings.trusted_proxies))
     _log_to_stderr_unless_configured()
     mount_slack(app, settings, live)  # after logging is set up: it says whether Slack is on
+    describe_as_served(app, settings, keys_required=bool(api_keys))
     return app
 
 

@@ -25,6 +25,8 @@ LiveAnswererDep = Annotated[Answerer, Depends(current_answerer)]
 _ERRORS: dict[int | str, dict[str, object]] = {
     status: {"model": ErrorResponse} for status in (401, 413, 422, 429, 503)
 }
+# A body that is not even text (FastAPI's "error parsing the body").
+_BODY_ERRORS: dict[int | str, dict[str, object]] = {400: {"model": ErrorResponse}, **_ERRORS}
 
 
 class DocumentSummary(BaseModel):
@@ -47,7 +49,7 @@ class ReadyResponse(BaseModel):
     chunks: int
 
 
-@router.post("/ask", response_model=AskResponse, responses=_ERRORS, tags=["answers"])
+@router.post("/ask", response_model=AskResponse, responses=_BODY_ERRORS, tags=["answers"])
 def ask(request: AskRequest, answerer: LiveAnswererDep) -> AskResponse:
     """Answer a question with verbatim spans from the documents, each with its citations.
 

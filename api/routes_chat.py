@@ -12,12 +12,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import request_owner
 from api.errors import ApiError, ErrorResponse
 from api.live_answerer import current_answerer
-from qa.answering import Answerer
+from qa.answering import Answerer, WholeNumber
 from qa.chat import ChatResponse, ChatService
 from qa.sessions import SessionNotFoundError, SessionStore, StoredTurn
 
@@ -26,24 +26,35 @@ router = APIRouter(tags=["chat"])
 _ERRORS: dict[int | str, dict[str, object]] = {
     status: {"model": ErrorResponse} for status in (401, 404, 413, 422, 429, 503)
 }
-_CHAT_ERRORS: dict[int | str, dict[str, object]] = {
-    **_ERRORS,
-    409: {"model": ErrorResponse, "description": "The session holds as many turns as it may"},
+_FULL_DISK: dict[int | str, dict[str, object]] = {
     507: {"model": ErrorResponse, "description": "The server's disk is full: nothing was saved"},
+}
+_CHAT_ERRORS: dict[int | str, dict[str, object]] = {
+    400: {"model": ErrorResponse, "description": "The body is not text"},
+    **_ERRORS,
+    **_FULL_DISK,
+    409: {
+        "model": ErrorResponse,
+        "description": "The session holds as many turns as it may, or the Idempotency-Key "
+        "came with another message",
+    },
 }
 
 # Printable ASCII without spaces, as UUIDs and the keys client libraries make; the quoted form
 # of the IETF draft ("Idempotency-Key: \"...\"") is accepted too.
 IDEMPOTENCY_KEY_PATTERN = r'^(?:[!#-~]{1,255}|"[!#-~]{1,255}")$'
 PAGE_LIMIT = 100
+MAX_POSITION = 2**31 - 1  # a database INTEGER; no session holds that many turns
 
 
 class ChatRequest(BaseModel):
+    model_config = ConfigDict(strict=True)  # as AskRequest: the types the schema says
+
     message: str = Field(description="A question, or a follow-up of the session's earlier ones")
     session_id: str | None = Field(
         default=None, description="The session to continue; null starts a new one"
     )
-    top_k: int = Field(
+    top_k: WholeNumber = Field(
         default=5, ge=1, description="How many passages to return (at most the server's max_top_k)"
     )
 
@@ -117,7 +128,9 @@ def get_session(
     session_id: str,
     store: SessionStoreDep,
     owner: OwnerDep,
-    start: Annotated[int, Query(ge=0, description="Position of the first turn to show")] = 0,
+    start: Annotated[
+        int, Query(ge=0, le=MAX_POSITION, description="Position of the first turn to show")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT, description="Turns per page")] = 20,
 ) -> SessionView:
     """A page of a session's turns, oldest first: follow ``next_start`` for the rest."""
@@ -133,7 +146,7 @@ def get_session(
     )
 
 
-@router.delete("/sessions/{session_id}", status_code=204, responses=_ERRORS)
+@router.delete("/sessions/{session_id}", status_code=204, responses={**_ERRORS, **_FULL_DISK})
 def delete_session(session_id: str, store: SessionStoreDep, owner: OwnerDep) -> Response:
     """Forget a session and its turns."""
     if not store.delete(session_id, owner):

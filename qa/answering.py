@@ -13,9 +13,10 @@ import unicodedata
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from qa.answers import Answer
 from qa.conversation import Turn, resolve_question
@@ -65,9 +66,22 @@ class InvalidQuestionError(ValueError):
     """The question cannot be asked as given (empty, too long)."""
 
 
+def _whole_number(value: object) -> object:
+    """5.0 is the integer 5, as JSON Schema counts; "5" and true stay what they are."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# An integer as the API schema's "integer" means it: 5 or 5.0, never "5" (which lax parsing
+# would take) nor true.
+WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
+
+
 class AskRequest(BaseModel):
+    # Strict: the types the schema says, nothing coerced into them.
+    model_config = ConfigDict(strict=True)
+
     question: str = Field(description="A question in plain English")
-    top_k: int = Field(
+    top_k: WholeNumber = Field(
         default=5, ge=1, description="How many passages to return (at most the server's max_top_k)"
     )
 

@@ -194,14 +194,14 @@ def test_a_retry_with_the_same_key_returns_the_recorded_answer_without_a_new_tur
     assert [t["question"] for t in turns["turns"]] == [FIRST, FOLLOW_UP]
 
 
-def test_a_key_sent_with_another_message_is_a_422(
+def test_a_key_sent_with_another_message_is_a_409(
     make_client: MakeClient, sessions_url: str
 ) -> None:
     client = make_client(database_url=sessions_url)
     key = {"Idempotency-Key": "once"}
     assert client.post("/chat", json={"message": FIRST}, headers=key).status_code == 200
     response = client.post("/chat", json={"message": "Who built the bridge?"}, headers=key)
-    assert response.status_code == 422
+    assert response.status_code == 409
     assert response.json()["error"]["code"] == "idempotency_key_reused"
 
 
