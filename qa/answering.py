@@ -63,7 +63,7 @@ _READER_PASSAGES_FOR_LISTS = 24
 
 
 class InvalidQuestionError(ValueError):
-    """The question cannot be asked as given (empty, too long)."""
+    """The question cannot be asked as given (empty, too long, no letter or digit in it)."""
 
 
 def _whole_number(value: object) -> object:

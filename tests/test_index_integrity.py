@@ -168,7 +168,9 @@ def test_qa_ask_on_a_truncated_manifest_rebuilds_and_answers(
     assert captured.out.startswith("Maria Lopez")
 
 
-@pytest.mark.parametrize("command", [["index"], ["ask", "Who designed the tower?"], ["eval"]])
+@pytest.mark.parametrize(
+    "command", [["index"], ["ask", "Who designed the tower?"], ["eval"], ["serve"]]
+)
 def test_no_command_prints_a_traceback_when_the_index_cannot_be_rebuilt(
     index_copy: Settings,
     command: list[str],
