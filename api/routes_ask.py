@@ -54,7 +54,7 @@ def ask(request: AskRequest, answerer: LiveAnswererDep) -> AskResponse:
     """Answer a question with verbatim spans from the documents, each with its citations.
 
     ``top_k`` above the server's ``max_top_k`` is lowered to it, as the library does; an
-    empty question, or one over ``max_question_chars``, is a 422.
+    empty question, one without a letter or digit, or one over ``max_question_chars``, is a 422.
     """
     # A plain ``def``: answering is CPU-bound, so FastAPI runs it in its threadpool.
     return answerer.ask(request.question, request.top_k)
