@@ -29,7 +29,7 @@ from filelock import FileLock
 from pydantic import BaseModel, Field, ValidationError
 from tqdm import tqdm
 
-from qa.chunking import chunk_document
+from qa.chunking import chunk_document, without_wordless_sentences
 from qa.disk_space import DiskFullError, is_disk_full
 from qa.documents import SourceDocument, file_checksum, list_corpus_files, load_corpus
 from qa.embedding import Embedder, precision_suffix, resolve_precision
@@ -423,11 +423,6 @@ def _prepare(
         unit="doc",
     )
     for (source, layout), sentences in bar:
-        if not sentences:
-            failures.append(
-                ManifestFailure(file=source.path.name, reason="no sentence with a word in it")
-            )
-            continue
         chunks = chunk_document(
             source.doc_id,
             layout.text,
@@ -435,6 +430,12 @@ def _prepare(
             max_words=settings.chunk_max_words,
             overlap_sentences=settings.chunk_overlap_sentences,
         )
+        sentences, chunks = without_wordless_sentences(layout.text, sentences, chunks)
+        if not sentences:
+            failures.append(
+                ManifestFailure(file=source.path.name, reason="no sentence with a word in it")
+            )
+            continue
         prepared.append(
             _PreparedDocument(
                 source=source,

