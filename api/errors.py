@@ -16,8 +16,15 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.request_ids import REQUEST_ID_HEADER, request_id_of
+from api.methods import allowed_methods, received_method
+from api.request_ids import REQUEST_ID_HEADER, loggable_path, request_id_of
 from qa.answering import InvalidQuestionError
+from qa.sessions import (
+    IdempotencyKeyReusedError,
+    SessionFullError,
+    SessionStoreFullError,
+    SessionStoreUnavailableError,
+)
 
 logger = logging.getLogger("api.errors")
 
@@ -31,10 +38,13 @@ _CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "invalid_request",
+    409: "conflict",
     429: "rate_limited",
     500: "internal_error",
     503: "not_ready",
+    507: "insufficient_storage",
 }
+_RETRY_SESSIONS_SECONDS = 5
 
 
 class ErrorDetail(BaseModel):
@@ -95,12 +105,15 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
     if error.status_code == 404 and error.detail == HTTPStatus.NOT_FOUND.phrase:
         message = f"no such endpoint: {request.url.path} (the endpoints are listed at /docs)"
     elif error.status_code == 405:
-        message = f"{request.method} is not allowed on {request.url.path}"
+        message = f"{received_method(request.scope)} is not allowed on {request.url.path}"
     else:
         message = str(error.detail)
-    return error_response(
-        error.status_code, message, request_id_of(request.scope), headers=error.headers
-    )
+    headers = dict(error.headers or {})
+    routes = getattr(request.app.state, "routes", None)
+    allowed = allowed_methods(routes, request.scope) if error.status_code == 405 and routes else []
+    if allowed:  # every method of the path, not only the first route's
+        headers["Allow"] = ", ".join(allowed)
+    return error_response(error.status_code, message, request_id_of(request.scope), headers=headers)
 
 
 def _field_name(location: tuple[int | str, ...]) -> str:
@@ -127,6 +140,28 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
 
 async def _invalid_question(request: Request, error: Exception) -> JSONResponse:
     return error_response(422, str(error), request_id_of(request.scope), "invalid_question")
+
+
+async def _session_error(request: Request, error: Exception) -> JSONResponse:
+    """The session store's faults, each with its status and a message for people."""
+    request_id = request_id_of(request.scope)
+    if isinstance(error, SessionFullError):
+        return error_response(409, str(error), request_id, "session_full")
+    if isinstance(error, IdempotencyKeyReusedError):  # a conflict with what is recorded
+        return error_response(409, str(error), request_id, "idempotency_key_reused")
+    if isinstance(error, SessionStoreFullError):
+        logger.error("session store: %s [request_id=%s]", error, request_id)
+        message = "the server's disk is full, so nothing was saved; try again later"
+        return error_response(507, message, request_id)
+    assert isinstance(error, SessionStoreUnavailableError)
+    logger.warning("session store: %s [request_id=%s]", error.__cause__ or error, request_id)
+    return error_response(
+        503,
+        "the session database cannot be reached; try again shortly",
+        request_id,
+        "sessions_unavailable",
+        headers={"Retry-After": str(_RETRY_SESSIONS_SECONDS)},
+    )
 
 
 async def _unhandled(request: Request, error: Exception) -> JSONResponse:
@@ -168,7 +203,7 @@ class UnhandledErrorMiddleware:
             logger.exception(
                 "unhandled error on %s %s [request_id=%s]",
                 scope.get("method"),
-                scope.get("path"),
+                loggable_path(scope),
                 request_id,
             )
             if started:  # too late for a clean error: let the server drop the connection
@@ -182,4 +217,11 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(InvalidQuestionError, _invalid_question)
+    for session_error in (
+        SessionFullError,
+        IdempotencyKeyReusedError,
+        SessionStoreFullError,
+        SessionStoreUnavailableError,
+    ):
+        app.add_exception_handler(session_error, _session_error)
     app.add_exception_handler(Exception, _unhandled)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from pydantic import SecretStr
@@ -14,7 +13,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.auth import is_public_path, key_matches, presented_key
+from api.auth import is_public_path, key_owner, matching_key, presented_key
 from api.errors import error_response
 from api.request_ids import request_id_of
 
@@ -115,22 +114,23 @@ class TokenBucketLimiter:
 class RateLimitMiddleware:
     """429 with ``Retry-After`` once a client has used up its bucket.
 
-    The client is the API key when the request carries the right one, else its IP address:
-    an unchecked key would let a client mint itself fresh buckets. Public paths (health
-    probes, the chat page) are not counted.
+    The client is the API key when the request carries one of the keys, else its IP address
+    (the proxy's client where a trusted proxy forwarded it: ``api.proxies``): an unchecked key
+    would let a client mint itself fresh buckets. Public paths (health probes, the chat page)
+    are not counted.
     """
 
     def __init__(
-        self, app: ASGIApp, limiter: TokenBucketLimiter, api_key: SecretStr | None
+        self, app: ASGIApp, limiter: TokenBucketLimiter, api_keys: Sequence[SecretStr]
     ) -> None:
         self.app = app
         self.limiter = limiter
-        self.api_key = api_key
+        self.api_keys = list(api_keys)
 
     def _client(self, scope: Scope) -> str:
-        key = presented_key(scope)
-        if key is not None and self.api_key is not None and key_matches(key, self.api_key):
-            return "key:" + hashlib.sha256(key.encode()).hexdigest()[:16]
+        key = matching_key(presented_key(scope), self.api_keys)
+        if key is not None:
+            return key_owner(key)
         client = scope.get("client")
         return "ip:" + (client[0] if client else "unknown")
 

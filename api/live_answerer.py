@@ -1,7 +1,9 @@
 """The app's one ``Answerer``, kept current: it follows new `qa index` builds without a restart.
 
-The service starts even when no index has been built; it then reports why it is not ready
-and loads the index as soon as one is published.
+The service starts even when no index has been built, or the live build is damaged; it then
+reports why it is not ready and loads the index as soon as a sound one is published. What it
+reports is a short reason for whoever probes ``/ready`` (which is public): the details, with
+paths and library messages, go to the log, once per distinct problem.
 """
 
 from __future__ import annotations
@@ -16,9 +18,27 @@ from fastapi import Request
 
 from api.errors import ApiError
 from qa.answering import Answerer
-from qa.indexing import IndexMissingError, current_build_dir
+from qa.indexing import IndexMissingError, OutdatedBuildError, current_build_dir
+from qa.integrity import DamagedBuildError
 
 logger = logging.getLogger("api.live_answerer")
+
+NOT_BUILT = "no index has been built yet: run `qa index` (it is picked up within a second)"
+DAMAGED = "the index is damaged: run `qa index` to rebuild it"
+OUTDATED = "the index was made by another version of qa: run `qa index`"
+NOT_LOADED = "the index could not be loaded; the server log says why"
+NOT_ANSWERING = "the index does not answer; the server log says why"
+
+
+def _reason(error: Exception, fallback: str) -> str:
+    """The short, public reason for an index problem."""
+    if isinstance(error, IndexMissingError):
+        return NOT_BUILT
+    if isinstance(error, DamagedBuildError):
+        return DAMAGED
+    if isinstance(error, OutdatedBuildError):
+        return OUTDATED
+    return fallback
 
 
 class LiveAnswerer:
@@ -41,19 +61,17 @@ class LiveAnswerer:
         self._clock = clock
         self._next_refresh = clock() + refresh_seconds
         self._lock = threading.Lock()
+        self._last_logged = ""
 
     def start(self) -> None:
-        """Load the index if there is one; a missing index is reported, not raised."""
+        """Load the index if there is one; a missing or damaged index is reported, not raised."""
         if self._answerer is not None:
             return
         try:
             self._answerer = self._load()
-        except IndexMissingError as error:
-            self._problem = f"{error}, then this service picks it up within a second"
-            logger.warning("not ready: %s", error)
-        except Exception as error:  # a damaged build: say so on /ready, keep serving /health
-            self._problem = f"the index could not be loaded ({error}); run `qa index --force`"
-            logger.exception("not ready: the index could not be loaded")
+        except Exception as error:
+            self._problem = _reason(error, NOT_LOADED)
+            self._log("not ready", error)
 
     def refresh(self) -> None:
         """Pick up a newly published build (or the first one), at most once a period."""
@@ -70,9 +88,9 @@ class LiveAnswerer:
                 logger.info("switched to build %s", self._answerer.manifest.build_id)
         except Exception as error:
             # Keep serving the build already loaded; the next period tries again.
-            logger.exception("could not load the new index build")
+            self._log("could not load the new index build", error)
             if self._answerer is None:
-                self._problem = f"the index in {self._index_dir} could not be loaded: {error}"
+                self._problem = _reason(error, NOT_LOADED)
         finally:
             self._lock.release()
 
@@ -80,6 +98,29 @@ class LiveAnswerer:
         if self._answerer is None:
             raise ApiError(503, "not_ready", self._problem)
         return self._answerer
+
+    def ready(self) -> Answerer:
+        """The answerer, once a cheap real query through its build has worked; else 503 with a
+        short reason (a build damaged since it was loaded is found here, before traffic is)."""
+        self.refresh()
+        answerer = self.require()
+        try:
+            answerer.probe()
+        except Exception as error:
+            self._log("not ready", error)
+            raise ApiError(503, "not_ready", _reason(error, NOT_ANSWERING)) from None
+        self._last_logged = ""  # a problem that comes back is logged again
+        return answerer
+
+    def _log(self, what: str, error: Exception) -> None:
+        """Log a problem with its details, once until another problem takes its place (load
+        balancers probe every few seconds; a log line each time would bury everything else)."""
+        message = f"{what}: {error}"
+        if message == self._last_logged:
+            return
+        self._last_logged = message
+        known = isinstance(error, IndexMissingError | DamagedBuildError | OutdatedBuildError)
+        logger.warning("%s", message, exc_info=None if known else error)
 
 
 def current_answerer(request: Request) -> Answerer:

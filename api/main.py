@@ -17,11 +17,14 @@ from api.auth import ApiKeyMiddleware
 from api.errors import UnhandledErrorMiddleware, install_error_handlers
 from api.limits import BodySizeLimitMiddleware, RateLimitMiddleware, TokenBucketLimiter
 from api.live_answerer import LiveAnswerer
+from api.methods import HeadAsGetMiddleware
+from api.openapi import describe_as_served
+from api.proxies import TrustedProxyMiddleware, parse_networks
 from api.request_ids import REQUEST_ID_HEADER, RequestIdMiddleware
 from api.slack_app import mount_slack
 from qa import __version__
 from qa.answering import Answerer
-from qa.sessions import open_session_store
+from qa.sessions import SessionPolicy, open_session_store
 from qa.settings import Settings, get_settings
 
 
@@ -40,7 +43,9 @@ def create_app(settings: Settings | None = None, answerer: Answerer | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         live.start()  # loads the model and index once, before the first request
         # One store per process; SQLite in WAL mode lets every worker process share the file.
-        app.state.session_store = store = open_session_store(settings.sessions_url())
+        app.state.session_store = store = open_session_store(
+            settings.sessions_url(), SessionPolicy.of(settings)
+        )
         yield
         close = getattr(store, "close", None)  # PostgreSQL: hand the pooled connections back
         if close is not None:
@@ -57,32 +62,44 @@ def create_app(settings: Settings | None = None, answerer: Answerer | None = Non
     )
     app.state.settings = settings
     app.state.live_answerer = live
-    app.include_router(routes_ask.router)
-    app.include_router(routes_chat.router)
-    app.include_router(routes_openai.router)
-    app.include_router(routes_page.router)
+    routers = [routes_ask.router, routes_chat.router, routes_openai.router, routes_page.router]
+    for router in routers:
+        app.include_router(router)
+    # Every route by path and method, for the Allow header of a 405 (api.methods).
+    app.state.routes = [route for router in routers for route in router.routes]
     app.mount("/static", StaticFiles(directory=routes_page.STATIC_DIR), name="static")
     install_error_handlers(app)
+    api_keys = settings.all_api_keys()
 
     # Each add_middleware wraps the app so far: the last added runs first on a request.
-    if settings.api_key is not None:
-        app.add_middleware(ApiKeyMiddleware, api_key=settings.api_key)
+    app.add_middleware(HeadAsGetMiddleware)  # innermost: all the others see the HEAD
+    if api_keys:
+        app.add_middleware(ApiKeyMiddleware, api_keys=api_keys)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.rate_limit_per_minute > 0:  # counts every request, refused ones too
         limiter = TokenBucketLimiter(settings.rate_limit_per_minute)
-        app.add_middleware(RateLimitMiddleware, limiter=limiter, api_key=settings.api_key)
+        app.add_middleware(RateLimitMiddleware, limiter=limiter, api_keys=api_keys)
     app.add_middleware(UnhandledErrorMiddleware)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST"],
-            allow_headers=["Authorization", "X-API-Key", "Content-Type", REQUEST_ID_HEADER],
+            allow_methods=["GET", "HEAD", "POST", "DELETE"],
+            allow_headers=[
+                "Authorization",
+                "X-API-Key",
+                "Content-Type",
+                "Idempotency-Key",
+                REQUEST_ID_HEADER,
+            ],
             expose_headers=[REQUEST_ID_HEADER, "Retry-After"],
         )
     app.add_middleware(RequestIdMiddleware)
+    if settings.trusted_proxies:  # outermost: the rate limit and the access log see the client
+        app.add_middleware(TrustedProxyMiddleware, trusted=parse_networks(settings.trusted_proxies))
     _log_to_stderr_unless_configured()
     mount_slack(app, settings, live)  # after logging is set up: it says whether Slack is on
+    describe_as_served(app, settings, keys_required=bool(api_keys))
     return app
 
 

@@ -1,7 +1,9 @@
 """A request id on every response (``X-Request-ID``) and on every access log line.
 
 An incoming id is reused when it looks like an id (so a proxy's or a client's id can be
-followed through the logs); anything else is replaced, so a header cannot forge log lines.
+followed through the logs); anything else is replaced, so a header cannot forge log lines. The
+path is logged percent-encoded, as it came on the wire: a ``%0A`` or an escape sequence in it is
+shown, never written out as a line break or a terminal colour.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import logging
 import re
 import time
 import uuid
+from urllib.parse import quote
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -19,6 +22,16 @@ _SCOPE_KEY = "request_id"  # in the scope's per-request ``state``, i.e. ``reques
 _SANE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 
 access_log = logging.getLogger("api.access")
+
+
+# What may stand unencoded in a logged path: RFC 3986's path characters, not the quote mark
+# that delimits the request line in the log.
+_PATH_SAFE = "/!$&'()*+,;=:@-._~"
+
+
+def loggable_path(scope: Scope) -> str:
+    """The request's path for a log line: control characters, quotes and spaces encoded."""
+    return quote(str(scope.get("path", "")), safe=_PATH_SAFE)
 
 
 def request_id_of(scope: Scope) -> str:
@@ -65,7 +78,7 @@ class RequestIdMiddleware:
                 '%s "%s %s" %d %.1fms request_id=%s',
                 client[0] if client else "-",
                 scope["method"],
-                scope["path"],
+                loggable_path(scope),
                 status,
                 (time.perf_counter() - started) * 1000,
                 request_id,

@@ -6,22 +6,27 @@ The request and answer types are the library's own (``AskRequest``, ``AskRespons
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
 from api.errors import ApiError, ErrorResponse
-from api.live_answerer import current_answerer
+from api.live_answerer import LiveAnswerer, current_answerer
 from qa.answering import Answerer, AskRequest, AskResponse, DocumentView
+from qa.sessions import SessionStore, SessionStoreUnavailableError
 
 router = APIRouter()
+logger = logging.getLogger("api.ready")
 
 LiveAnswererDep = Annotated[Answerer, Depends(current_answerer)]
 
 _ERRORS: dict[int | str, dict[str, object]] = {
     status: {"model": ErrorResponse} for status in (401, 413, 422, 429, 503)
 }
+# A body that is not even text (FastAPI's "error parsing the body").
+_BODY_ERRORS: dict[int | str, dict[str, object]] = {400: {"model": ErrorResponse}, **_ERRORS}
 
 
 class DocumentSummary(BaseModel):
@@ -44,12 +49,12 @@ class ReadyResponse(BaseModel):
     chunks: int
 
 
-@router.post("/ask", response_model=AskResponse, responses=_ERRORS, tags=["answers"])
+@router.post("/ask", response_model=AskResponse, responses=_BODY_ERRORS, tags=["answers"])
 def ask(request: AskRequest, answerer: LiveAnswererDep) -> AskResponse:
     """Answer a question with verbatim spans from the documents, each with its citations.
 
     ``top_k`` above the server's ``max_top_k`` is lowered to it, as the library does; an
-    empty question, or one over ``max_question_chars``, is a 422.
+    empty question, one without a letter or digit, or one over ``max_question_chars``, is a 422.
     """
     # A plain ``def``: answering is CPU-bound, so FastAPI runs it in its threadpool.
     return answerer.ask(request.question, request.top_k)
@@ -86,14 +91,33 @@ async def health() -> HealthResponse:
     return HealthResponse()
 
 
+def _check_sessions(store: SessionStore) -> None:
+    """503 when the session database cannot be reached (within seconds: the store's own
+    timeout for this check), since every chat would fail."""
+    try:
+        store.check()
+    except SessionStoreUnavailableError:
+        raise ApiError(503, "not_ready", "the session database cannot be reached") from None
+    except Exception:
+        logger.exception("not ready: the session database cannot be read")
+        raise ApiError(
+            503, "not_ready", "the session database cannot be read; the server log says why"
+        ) from None
+
+
 @router.get(
     "/ready",
     response_model=ReadyResponse,
     responses={503: {"model": ErrorResponse}},
     tags=["service"],
 )
-def ready(answerer: LiveAnswererDep) -> ReadyResponse:
-    """An index is loaded and questions can be answered."""
+def ready(request: Request) -> ReadyResponse:
+    """Questions can be answered: a cheap real query has just gone through the index (its files
+    verified against their checksums, the store, the vectors and the lexical index each read).
+    Otherwise 503 with a short reason; the details are in the server log."""
+    live: LiveAnswerer = request.app.state.live_answerer
+    answerer = live.ready()
+    _check_sessions(request.app.state.session_store)
     manifest = answerer.manifest
     return ReadyResponse(
         build_id=manifest.build_id, documents=len(manifest.documents), chunks=manifest.chunk_count

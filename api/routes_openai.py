@@ -5,6 +5,10 @@ conversation each time, and its user messages, in order, are the questions of th
 (``ChatService.reply_to_transcript``). The reply is the extracted answer with numbered source
 footnotes; the structured answer (citations with offsets) rides along in the extra field
 ``qa`` of the completion and ``citations`` of the message, which OpenAI clients keep as extras.
+
+As a chat does, it replies to every well-formed conversation: one with no question in it, or
+whose last question cannot be asked (no letters, too long), is answered with what is wrong, as
+an abstention (``qa.abstained``, ``qa.message``), where ``/ask`` and ``/chat`` answer 422.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.errors import ApiError, ErrorResponse
 from api.routes_chat import ChatServiceDep
-from qa.answering import AskResponse
+from qa.answering import AskResponse, InvalidQuestionError
 from qa.answers import Citation, citation_place
 
 router = APIRouter(prefix="/v1", tags=["openai"])
@@ -34,17 +38,21 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 }
 
 
+NO_QUESTION = "There is no question to answer: ask something about the documents."
+
+
 class ContentPart(BaseModel):
     """One part of a multi-part message; only text parts carry a question."""
 
-    model_config = ConfigDict(extra="allow")
+    # Strict, like every request model: the types the schema says, no "true" for a boolean.
+    model_config = ConfigDict(extra="allow", strict=True)
 
     type: str
     text: str = ""
 
 
 class ChatMessage(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     role: str = Field(description="system, user, assistant, ...: only user messages are asked")
     content: str | list[ContentPart] | None = None
@@ -59,7 +67,7 @@ class ChatCompletionRequest(BaseModel):
     """The fields of OpenAI's request that mean something here; the rest are accepted and ignored
     (there is nothing to sample, so temperature and the like have no effect)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     model: str = MODEL_ID
     messages: list[ChatMessage] = Field(min_length=1)
@@ -112,10 +120,14 @@ class ModelList(BaseModel):
 def questions_of(messages: list[ChatMessage]) -> list[str]:
     """The user messages, in order: the conversation's questions (assistant turns are our own
     answers, which the resolver does not need as text; system prompts ask nothing)."""
-    questions = [m.text() for m in messages if m.role == "user" and m.text().strip()]
-    if not questions:
-        raise ApiError(422, "invalid_request", "messages: there is no user message to answer")
-    return questions
+    return [m.text() for m in messages if m.role == "user" and m.text().strip()]
+
+
+def _unasked(question: str, reason: str) -> AskResponse:
+    """The reply to a conversation whose last question cannot be asked: the reason, abstaining."""
+    return AskResponse(
+        question=question, resolved_question=question, answers=[], abstained=True, message=reason
+    )
 
 
 def format_reply(response: AskResponse) -> str:
@@ -163,6 +175,7 @@ def _content_pieces(text: str) -> list[str]:
     "/chat/completions",
     response_model=ChatCompletion,
     responses={
+        400: {"model": ErrorResponse, "description": "The body is not text"},
         **_ERRORS,
         200: {"content": {"text/event-stream": {}}, "description": "with `stream: true`"},
     },
@@ -172,7 +185,13 @@ def chat_completions(
 ) -> ChatCompletion | StreamingResponse:
     """OpenAI's chat completions: the last user message answered, the earlier ones as its
     conversation. With ``stream: true`` the reply comes as server-sent events."""
-    response = service.reply_to_transcript(questions_of(request.messages))
+    questions = questions_of(request.messages)
+    try:
+        response = (
+            service.reply_to_transcript(questions) if questions else _unasked("", NO_QUESTION)
+        )
+    except InvalidQuestionError as error:
+        response = _unasked(questions[-1], f"{str(error)[:1].upper()}{str(error)[1:]}.")
     completion = ChatCompletion(
         id=f"chatcmpl-{uuid.uuid4().hex}",
         created=int(time.time()),
@@ -229,7 +248,11 @@ def list_models() -> ModelList:
     return ModelList(data=[ModelCard()])
 
 
-@router.get("/models/{model_id}", response_model=ModelCard, responses=_ERRORS)
+@router.get(
+    "/models/{model_id}",
+    response_model=ModelCard,
+    responses={404: {"model": ErrorResponse}, **_ERRORS},
+)
 def get_model(model_id: str) -> ModelCard:
     if model_id != MODEL_ID:
         raise ApiError(

@@ -1,7 +1,8 @@
 """The Slack app: ``/ask <question>`` and ``@bot question`` answered in a thread, on Bolt.
 
 A thin adapter over ``ChatService``: a Slack thread is one conversation session
-(``slack:{team}:{channel}:{thread_ts}``), so a mention inside the thread is a follow-up.
+(``slack:{team}:{channel}:{thread_ts}``), so a mention inside the thread is a follow-up. Those
+sessions belong to Slack (``SLACK_OWNER``): the HTTP API cannot read, continue or delete them.
 
 Slack wants an acknowledgement within 3 seconds; answering can take longer. So every listener
 is split the way Bolt's lazy listeners allow: the ``ack`` part only acknowledges, the lazy part
@@ -18,6 +19,7 @@ asker through the command's ``response_url``.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -29,10 +31,12 @@ from slack_bolt import App, BoltResponse
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
 from starlette.concurrency import run_in_threadpool
 
-from api.errors import ApiError
+from api.errors import ApiError, error_response
 from api.live_answerer import LiveAnswerer
+from api.request_ids import request_id_of
 from api.slack_format import (
     SlackMessage,
     escape,
@@ -43,7 +47,14 @@ from api.slack_format import (
 )
 from qa.answering import Answerer, AskResponse, InvalidQuestionError
 from qa.chat import ChatService
-from qa.sessions import SessionStore, open_session_store
+from qa.sessions import (
+    SLACK_OWNER,
+    SessionFullError,
+    SessionPolicy,
+    SessionStore,
+    SessionStoreError,
+    open_session_store,
+)
 from qa.settings import Settings
 
 logger = logging.getLogger("api.slack")
@@ -61,10 +72,11 @@ class SlackNotConfiguredError(RuntimeError):
 
 
 class RecentEvents:
-    """Event ids seen lately, so a redelivered event (``X-Slack-Retry-Num``) is not answered
-    twice. In memory: with several server workers a retry may reach another worker, which then
-    answers again; Slack retries only when the first delivery was not acknowledged in time,
-    which the lazy listeners make rare."""
+    """Event and command ids seen lately, so a redelivered event (``X-Slack-Retry-Num``) or a
+    replayed signed request (Slack's signature holds for five minutes) is not answered twice.
+    In memory: with several server workers a retry may reach another worker, which then answers
+    again; Slack retries only when the first delivery was not acknowledged in time, which the
+    lazy listeners make rare."""
 
     def __init__(
         self,
@@ -108,11 +120,20 @@ class SlackConversations:
         try:
             answerer = self._answerer()
             if session_id is not None:
-                self._store.create(session_id)  # a no-op for a thread already talked in
-            response = ChatService(answerer, self._store).reply(question, session_id)
+                # A no-op for a thread already talked in (an expired one starts afresh).
+                self._store.create(SLACK_OWNER, session_id)
+            response = ChatService(answerer, self._store, SLACK_OWNER).reply(question, session_id)
             publishers = _publishers(answerer, response)
         except InvalidQuestionError as error:
             return format_notice(f"{error}. {USAGE}")
+        except SessionFullError as error:
+            return format_notice(
+                f"This thread holds {error.max_turns} questions, the most one may: "
+                "ask in a new thread."
+            )
+        except SessionStoreError:
+            logger.exception("could not keep the conversation (session %s)", session_id)
+            return format_notice("I cannot keep this conversation right now; try again shortly.")
         except ApiError as error:  # the index is not loaded (yet)
             return format_notice(f"I cannot answer right now: {error.message}")
         except Exception:
@@ -160,11 +181,13 @@ def build_slack_app(
     recent = RecentEvents()
 
     @app.middleware
-    def skip_redelivered_events(body: dict[str, Any], next_: Callable[[], Any]) -> Any:
-        # Runs after Bolt's signature check: a forged request cannot fill this memory.
-        event_id = body.get("event_id")
-        if isinstance(event_id, str) and not recent.first_time(event_id):
-            logger.info("event %s delivered again: already handled", event_id)
+    def skip_redelivered_requests(body: dict[str, Any], next_: Callable[[], Any]) -> Any:
+        # Runs after Bolt's signature check: a forged request cannot fill this memory. Events
+        # carry an event_id; slash commands (and interactions) a trigger_id, new each time
+        # someone runs one, so a replay of a signed command is known by it.
+        request_id = body.get("event_id") or body.get("trigger_id")
+        if isinstance(request_id, str) and not recent.first_time(request_id):
+            logger.info("request %s delivered again: already handled", request_id)
             return BoltResponse(status=200, body="")
         return next_()
 
@@ -226,16 +249,50 @@ def _post(client: WebClient, channel: str, thread_ts: str, message: SlackMessage
     )
 
 
-def slack_events_router(bolt_app: App) -> APIRouter:
+# What Slack sends: a Unix time in seconds, and "v0=" with a hex HMAC-SHA256.
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
+
+
+def signature_problem(request: Request, body: bytes, verifier: SignatureVerifier) -> str:
+    """Why a request is not one Slack signed ("" when it is). Checked here, before Bolt, so a
+    malformed header is a 401 like a wrong signature (Bolt's own check fails on it with a 500)."""
+    timestamp = request.headers.get("x-slack-request-timestamp", "")
+    signature = request.headers.get("x-slack-signature", "")
+    if not timestamp or not signature:
+        return "not signed by Slack: X-Slack-Request-Timestamp and X-Slack-Signature are needed"
+    if not _TIMESTAMP.fullmatch(timestamp) or not _SIGNATURE.fullmatch(signature):
+        return "not signed by Slack: malformed X-Slack-Request-Timestamp or X-Slack-Signature"
+    if not verifier.is_valid(body=body, timestamp=timestamp, signature=signature):
+        return "not signed by Slack, or signed more than five minutes ago"
+    return ""
+
+
+def slack_events_router(bolt_app: App, signing_secret: str) -> APIRouter:
     """``POST /slack/events``: Slack's Events API and slash-command requests."""
     router = APIRouter()
+    verifier = SignatureVerifier(signing_secret)
 
     @router.post(EVENTS_PATH, include_in_schema=False)
     async def slack_events(request: Request) -> Response:
-        # Bolt's FastAPI adapter, with one change: the synchronous App dispatches on the
-        # threadpool rather than on the event loop, since its first request calls auth.test.
+        # Bolt's FastAPI adapter, with two changes: the signature is checked first (above), and
+        # the synchronous App dispatches on the threadpool rather than on the event loop, since
+        # its first request calls auth.test.
         body = await request.body()
-        response = await run_in_threadpool(bolt_app.dispatch, to_bolt_request(request, body))
+        request_id = request_id_of(request.scope)
+        problem = signature_problem(request, body, verifier)
+        if problem:
+            return error_response(401, problem, request_id, "invalid_signature")
+        try:
+            bolt_request = to_bolt_request(request, body)
+        except (ValueError, TypeError, AttributeError):
+            # Signed, yet not UTF-8 JSON or a form of the shape Bolt reads: nothing Slack sends.
+            bolt_request = None
+        if bolt_request is None or not isinstance(bolt_request.body, dict) or not bolt_request.body:
+            return error_response(
+                400, "the body is not a Slack event or command", request_id, "invalid_request"
+            )
+        response = await run_in_threadpool(bolt_app.dispatch, bolt_request)
         return to_starlette_response(response)
 
     return router
@@ -265,7 +322,13 @@ def mount_slack(app: FastAPI, settings: Settings, live: LiveAnswerer) -> None:
         level = logging.WARNING if len(missing) == 1 else logging.INFO
         logger.log(level, "Slack app off: %s not set (see slack/README.md)", " and ".join(missing))
         return
-    store = open_session_store(settings.sessions_url())
+    store = open_session_store(settings.sessions_url(), SessionPolicy.of(settings))
     conversations = SlackConversations(live_answerer_getter(live), store)
-    app.include_router(slack_events_router(build_slack_app(settings, conversations)))
+    assert settings.slack_signing_secret is not None  # for mypy: checked above
+    app.include_router(
+        slack_events_router(
+            build_slack_app(settings, conversations),
+            settings.slack_signing_secret.get_secret_value(),
+        )
+    )
     logger.info("Slack app on: events and /ask at %s", EVENTS_PATH)

@@ -19,7 +19,7 @@ from api.slack_app import (
     live_answerer_getter,
 )
 from qa.answering import Answerer
-from qa.sessions import open_session_store
+from qa.sessions import SessionPolicy, open_session_store
 from qa.settings import Settings
 
 logger = logging.getLogger("api.slack")
@@ -43,7 +43,8 @@ def run_socket_mode(settings: Settings) -> None:
     live = LiveAnswerer(lambda: Answerer(settings), settings.index_dir)
     live.start()
     conversations = SlackConversations(
-        live_answerer_getter(live), open_session_store(settings.sessions_url())
+        live_answerer_getter(live),
+        open_session_store(settings.sessions_url(), SessionPolicy.of(settings)),
     )
     app = build_slack_app(settings, conversations, verify_requests=False)
     app_token = settings.slack_app_token.get_secret_value()

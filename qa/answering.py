@@ -13,9 +13,10 @@ import unicodedata
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from qa.answers import Answer
 from qa.conversation import Turn, resolve_question
@@ -24,20 +25,23 @@ from qa.indexing import (
     BM25_DIR,
     CASED_WORDS_FILE,
     CHUNK_INDEX_FILE,
+    MANIFEST_FILE,
     SENTENCE_VECTORS_FILE,
     STORE_FILE,
     TERM_STATS_FILE,
     IndexMissingError,
     Manifest,
     current_build_dir,
-    read_manifest,
+    verified_manifest,
 )
+from qa.integrity import verify_build
 from qa.places import warm as warm_places
 from qa.questions import analyse_question
 from qa.reader import Reader, TermStatistics
 from qa.retrieval import LexicalIndex, Passage, Retriever
 from qa.settings import Settings
 from qa.store import Store
+from qa.terms import has_letter_or_digit
 from qa.truecase import load_cased_forms, restore_case
 from qa.vectors import FaissIndex
 
@@ -59,12 +63,25 @@ _READER_PASSAGES_FOR_LISTS = 24
 
 
 class InvalidQuestionError(ValueError):
-    """The question cannot be asked as given (empty, too long)."""
+    """The question cannot be asked as given (empty, too long, no letter or digit in it)."""
+
+
+def _whole_number(value: object) -> object:
+    """5.0 is the integer 5, as JSON Schema counts; "5" and true stay what they are."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# An integer as the API schema's "integer" means it: 5 or 5.0, never "5" (which lax parsing
+# would take) nor true.
+WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
 
 
 class AskRequest(BaseModel):
+    # Strict: the types the schema says, nothing coerced into them.
+    model_config = ConfigDict(strict=True)
+
     question: str = Field(description="A question in plain English")
-    top_k: int = Field(
+    top_k: WholeNumber = Field(
         default=5, ge=1, description="How many passages to return (at most the server's max_top_k)"
     )
 
@@ -108,7 +125,8 @@ class _LoadedBuild:
 
     def __init__(self, folder: Path, settings: Settings) -> None:
         self.folder = folder
-        self.manifest: Manifest = read_manifest(folder)
+        # Verified before anything is read from it: a damaged build is never switched to.
+        self.manifest: Manifest = verified_manifest(folder)
         self.store = Store(folder / STORE_FILE)
         vectors = FaissIndex.load(folder / CHUNK_INDEX_FILE, self.manifest.index_kind)
         lexical = LexicalIndex(folder / BM25_DIR)
@@ -191,6 +209,12 @@ class Answerer:
         )
 
     def _validated(self, question: str) -> str:
+        # The limit counts the question as sent, as the API schema's maxLength does.
+        if len(question) > self.settings.max_question_chars:
+            raise InvalidQuestionError(
+                f"the question is {len(question)} characters long; the limit is "
+                f"{self.settings.max_question_chars}"
+            )
         # Control and format characters (NUL, zero-width spaces, bidi marks) are no part of a
         # question; the joiners Persian and Indic scripts spell with stay.
         text = " ".join("".join(c for c in question if _visible(c)).split())
@@ -200,10 +224,10 @@ class Answerer:
             raise InvalidQuestionError("the question is not valid Unicode text") from error
         if not text:
             raise InvalidQuestionError("the question is empty: ask something about the documents")
-        if len(text) > self.settings.max_question_chars:
+        if not has_letter_or_digit(text):
+            # Punctuation or emoji alone asks nothing; answering it would quote noise.
             raise InvalidQuestionError(
-                f"the question is {len(text)} characters long; the limit is "
-                f"{self.settings.max_question_chars}"
+                "the question has no letters or digits: ask something about the documents"
             )
         return text
 
@@ -227,6 +251,14 @@ class Answerer:
     def titles(self) -> dict[str, str]:
         """Every document's title by id, without reading the texts."""
         return dict(self._build.store.titles())
+
+    def probe(self) -> None:
+        """A cheap real query path through the live build, for readiness: its files still match
+        their checksums (one ``stat`` each while unchanged), and the store, the vectors and the
+        lexical index each answer a tiny search. Raises what a question would meet."""
+        build = self._build
+        verify_build(build.folder, build.manifest.checksums, frozenset({MANIFEST_FILE}))
+        build.retriever.probe(build.manifest.dimensions)
 
     def reload_if_changed(self) -> bool:
         """Switch to a newer published build, if `qa index` made one; True when it did."""

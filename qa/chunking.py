@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from qa.sentences import Sentence
+from qa.terms import has_letter_or_digit
 
 
 @dataclass(frozen=True)
@@ -50,3 +51,30 @@ def chunk_document(
         # Step forward, keeping the overlap but always advancing by at least one sentence.
         first = max(first + 1, last + 1 - overlap_sentences)
     return chunks
+
+
+def without_wordless_sentences(
+    text: str, sentences: list[Sentence], chunks: list[Chunk]
+) -> tuple[list[Sentence], list[Chunk]]:
+    """The sentences that hold a letter or digit, and the chunks pointed at them again.
+
+    A closing quote mark spaCy split off, or a row of dashes, is no sentence: nothing is answered
+    or quoted from it. It stays in its chunk's text, so the chunks (and what retrieval ranks) are
+    those the whole sentence list made; a chunk left without any sentence is dropped.
+    """
+    kept = [i for i, s in enumerate(sentences) if has_letter_or_digit(text[s.start : s.end])]
+    renumbered = {old: new for new, old in enumerate(kept)}
+    pointed: list[Chunk] = []
+    for chunk in chunks:
+        inside = [
+            renumbered[i]
+            for i in range(chunk.first_sentence, chunk.last_sentence + 1)
+            if i in renumbered
+        ]
+        if inside:
+            pointed.append(
+                replace(
+                    chunk, index=len(pointed), first_sentence=inside[0], last_sentence=inside[-1]
+                )
+            )
+    return [sentences[i] for i in kept], pointed

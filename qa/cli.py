@@ -79,6 +79,12 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+# How `qa serve` runs uvicorn. Its own X-Forwarded-For handling is off: it trusts 127.0.0.1 by
+# default, which let any local client pick its rate-limit bucket; QA_TRUSTED_PROXIES says whom
+# to believe instead (api/proxies.py).
+SERVER_OPTIONS: dict[str, object] = {"factory": True, "log_level": "info", "proxy_headers": False}
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     import os
 
@@ -92,14 +98,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = args.port or settings.port
     print(f"serving on http://{host}:{port}  (chat page at /, API docs at /docs)", file=sys.stderr)
-    uvicorn.run(
-        "api.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=args.workers,
-        log_level="info",
-    )
+    uvicorn.run("api.main:create_app", host=host, port=port, workers=args.workers, **SERVER_OPTIONS)
     return 0
 
 
@@ -205,11 +204,22 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from qa.answering import InvalidQuestionError
-    from qa.indexing import EmptyCorpusError, IndexMissingError
+    from qa.disk_space import DiskFullError
+    from qa.indexing import EmptyCorpusError, IndexMissingError, OutdatedBuildError
+    from qa.integrity import DamagedBuildError
 
     try:
         return int(args.run(args))
-    except (InvalidQuestionError, EmptyCorpusError, IndexMissingError, OSError) as error:
+    except (DamagedBuildError, OutdatedBuildError) as error:
+        print(f"qa: {error}: run `qa index` to rebuild it", file=sys.stderr)
+        return 2
+    except (
+        InvalidQuestionError,
+        EmptyCorpusError,
+        IndexMissingError,
+        DiskFullError,
+        OSError,
+    ) as error:
         print(f"qa: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -2,7 +2,8 @@
 
 Each build is written to its own folder under ``index/builds/`` and becomes live when the file
 ``index/CURRENT`` is replaced (an atomic rename), so a running server or a second ``qa index``
-never sees a half-written build. A file lock makes concurrent builds take turns; the second one
+never sees a half-written build. Its manifest records a checksum of every other file
+(``qa.integrity``): a damaged live build is rebuilt from scratch, never reused or called up to date. A file lock makes concurrent builds take turns; the second one
 then finds the index up to date. Documents whose file, cleaning, chunking and model are unchanged
 are copied from the previous build with their vectors: only what changed is embedded again.
 """
@@ -25,12 +26,14 @@ from pathlib import Path
 import bm25s
 import numpy as np
 from filelock import FileLock
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from tqdm import tqdm
 
-from qa.chunking import chunk_document
+from qa.chunking import chunk_document, without_wordless_sentences
+from qa.disk_space import DiskFullError, is_disk_full
 from qa.documents import SourceDocument, file_checksum, list_corpus_files, load_corpus
 from qa.embedding import Embedder, precision_suffix, resolve_precision
+from qa.integrity import DamagedBuildError, checksums_of, verify_build
 from qa.layout import LaidOutDocument, lay_out
 from qa.sentences import Span, split_many
 from qa.settings import Settings
@@ -39,11 +42,11 @@ from qa.terms import terms
 from qa.truecase import cased_forms, save_cased_forms
 from qa.vectors import FaissIndex, choose_index_kind
 
-# Bump when what a build stores changes shape (2: page and heading tables).
-FORMAT_VERSION = 2
+# Bump when what a build stores changes shape (2: page and heading tables; 3: file checksums).
+FORMAT_VERSION = 3
 # Bump when reading, cleaning or sentence annotation changes, so unchanged files are
-# processed again (8: format-aware reading into blocks).
-PROCESSING_VERSION = 8
+# processed again (8: format-aware reading into blocks; 9: no sentence without a letter or digit).
+PROCESSING_VERSION = 9
 
 CURRENT_FILE = "CURRENT"
 _OLD_BUILD_GRACE_SECONDS = 600
@@ -64,6 +67,10 @@ class EmptyCorpusError(Exception):
 
 class IndexMissingError(Exception):
     """No index has been built yet in this folder."""
+
+
+class OutdatedBuildError(Exception):
+    """The live build was made by another version of qa, whose files this one cannot trust."""
 
 
 class ManifestDocument(BaseModel):
@@ -95,6 +102,9 @@ class Manifest(BaseModel):
     files: dict[str, str] = Field(description="checksum of every corpus file, read or not")
     documents: dict[str, ManifestDocument]
     failures: list[ManifestFailure] = Field(default_factory=list)
+    checksums: dict[str, str] = Field(
+        default_factory=dict, description="SHA-256 of every other file of the build, by path"
+    )
 
 
 @dataclass
@@ -119,15 +129,36 @@ def current_build_dir(index_dir: Path) -> Path | None:
     """The live build's folder, or None when nothing has been published yet."""
     pointer = index_dir / CURRENT_FILE
     try:
-        build_id = pointer.read_text().strip()
-    except FileNotFoundError:
+        build_id = pointer.read_text(errors="replace").strip()
+    except (FileNotFoundError, IsADirectoryError):
         return None
+    if not build_id or build_id.startswith(".") or "/" in build_id:
+        return None  # not a build's name: as if nothing had been published
     folder = index_dir / BUILDS_DIR / build_id
     return folder if (folder / MANIFEST_FILE).is_file() else None
 
 
 def read_manifest(build_dir: Path) -> Manifest:
-    return Manifest.model_validate_json((build_dir / MANIFEST_FILE).read_text())
+    """The build's manifest; ``DamagedBuildError`` when it is truncated or not a manifest."""
+    try:
+        return Manifest.model_validate_json((build_dir / MANIFEST_FILE).read_bytes())
+    except ValidationError as error:
+        raise DamagedBuildError(
+            build_dir.name, f"{MANIFEST_FILE} is not a whole manifest"
+        ) from error
+
+
+def verified_manifest(build_dir: Path) -> Manifest:
+    """The manifest of a build whose files are all as they were published; raises
+    ``DamagedBuildError`` (run `qa index`) or ``OutdatedBuildError`` (made by another version)."""
+    manifest = read_manifest(build_dir)
+    if manifest.format_version != FORMAT_VERSION:
+        raise OutdatedBuildError(
+            f"the index build {build_dir.name} was made by another version of qa "
+            f"(format {manifest.format_version}, this one reads {FORMAT_VERSION})"
+        )
+    verify_build(build_dir, manifest.checksums, leave_out=frozenset({MANIFEST_FILE}))
+    return manifest
 
 
 def corpus_fingerprint(corpus_dir: Path, *, follow_outside_links: bool = False) -> dict[str, str]:
@@ -156,9 +187,12 @@ def staleness(settings: Settings, model_name: str) -> str:
     build_dir = current_build_dir(settings.index_dir)
     if build_dir is None:
         return "no index has been built yet"
-    manifest = read_manifest(build_dir)
-    if manifest.format_version != FORMAT_VERSION:
+    try:
+        manifest = verified_manifest(build_dir)
+    except OutdatedBuildError:
         return "the index was built by another version"
+    except DamagedBuildError as error:
+        return f"the live build was damaged ({error.problem}): rebuilt from scratch"
     if manifest.processing_version != PROCESSING_VERSION:
         return "cleaning or annotation changed"
     if not (build_dir / CASED_WORDS_FILE).exists():
@@ -252,15 +286,20 @@ def build_index(
         embedded = _embed_new(prepared, embedder_factory, settings.embed_batch_size, show)
         build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
         staging = index_dir / BUILDS_DIR / f".staging-{build_id}"
-        staging.mkdir()
         try:
-            manifest = _write_build(staging, build_id, prepared, failures, settings, model_name)
-            final = index_dir / BUILDS_DIR / build_id
-            staging.rename(final)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
+            try:
+                staging.mkdir()
+                manifest = _write_build(staging, build_id, prepared, failures, settings, model_name)
+                staging.rename(index_dir / BUILDS_DIR / build_id)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+            _publish(index_dir, build_id)
+        except Exception as error:
+            # numpy, SQLite and FAISS each word a full disk their own way; say it once, plainly.
+            if is_disk_full(error):
+                raise DiskFullError(index_dir, f"writing index build {build_id}") from error
             raise
-        _publish(index_dir, build_id)
         _remove_old_builds(index_dir, keep={build_id, previous_dir.name if previous_dir else ""})
         return BuildReport(
             True,
@@ -298,8 +337,8 @@ class _PreviousBuild:
         if folder is None:
             return None
         try:
-            manifest = read_manifest(folder)
-        except (OSError, ValueError):
+            manifest = verified_manifest(folder)  # a damaged build lends nothing to the next
+        except (OSError, DamagedBuildError, OutdatedBuildError):
             return None
         same_recipe = (
             manifest.format_version == FORMAT_VERSION
@@ -391,6 +430,12 @@ def _prepare(
             max_words=settings.chunk_max_words,
             overlap_sentences=settings.chunk_overlap_sentences,
         )
+        sentences, chunks = without_wordless_sentences(layout.text, sentences, chunks)
+        if not sentences:
+            failures.append(
+                ManifestFailure(file=source.path.name, reason="no sentence with a word in it")
+            )
+            continue
         prepared.append(
             _PreparedDocument(
                 source=source,
@@ -511,6 +556,7 @@ def _write_build(
         ),
         documents=documents,
         failures=failures,
+        checksums=checksums_of(folder),
     )
     (folder / MANIFEST_FILE).write_text(manifest.model_dump_json(indent=2))
     return manifest

@@ -82,6 +82,15 @@ class Retriever:
         self._candidates = candidates
         self._rrf_k = rrf_k
 
+    def probe(self, dimensions: int) -> None:
+        """One tiny search through each part (store, vectors, BM25), raising what a question
+        would: the first chunk is read back and looked up by its own words."""
+        first = self.store.chunks([0])
+        if not first:
+            raise LookupError("the store holds no chunk")
+        self._vectors.search(np.full((1, dimensions), dimensions**-0.5, dtype=np.float32), 1)
+        self._lexical.search(first[0].text, 1)
+
     def lexical_ranking(self, question: str, top_k: int) -> list[int]:
         """The BM25 ranking ``search`` fuses: it needs no embedding, so it can be done first."""
         return self._lexical.search(question, max(top_k, self._candidates))

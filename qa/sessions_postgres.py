@@ -3,47 +3,107 @@
 The same interface as ``SqliteSessionStore`` (``qa.sessions.SessionStore``), over a small pool
 of connections shared by the threads of one process. ``open_session_store`` picks this store
 for a ``postgresql://`` URL (``QA_DATABASE_URL``).
+
+When the server cannot be reached, every call fails with ``SessionStoreUnavailableError``; for a
+few seconds after such a failure calls fail at once instead of each waiting out the pool's
+timeout, so a replica whose database is down answers 503 quickly (and ``/ready`` says so).
 """
 
 from __future__ import annotations
 
-import uuid
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from qa.sessions import SessionNotFoundError, StoredTurn
+from qa.disk_space import is_disk_full
+from qa.sessions import (
+    DEFAULT_POLICY,
+    IdempotencyKey,
+    RecordedTurn,
+    SessionFullError,
+    SessionNotFoundError,
+    SessionPolicy,
+    SessionStoreFullError,
+    SessionStoreUnavailableError,
+    StoredTurn,
+    TurnPage,
+    check_replay,
+    new_session_id,
+    stored_turn,
+)
 
-# Tables are prefixed so the store can share a database with other applications.
+# Tables are prefixed so the store can share a database with other applications. The ALTERs
+# bring tables made by earlier versions up to date (their sessions: Slack's by their id, the
+# rest public, as they were).
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS qa_sessions (
     id TEXT PRIMARY KEY,
     created TIMESTAMPTZ NOT NULL DEFAULT now(),
     turn_count INTEGER NOT NULL DEFAULT 0
 );
+ALTER TABLE qa_sessions ADD COLUMN IF NOT EXISTS owner TEXT;
+UPDATE qa_sessions SET owner = CASE WHEN id LIKE 'slack:%' THEN 'slack' ELSE 'public' END
+    WHERE owner IS NULL;
+ALTER TABLE qa_sessions ALTER COLUMN owner SET NOT NULL;
+ALTER TABLE qa_sessions ADD COLUMN IF NOT EXISTS last_used TIMESTAMPTZ NOT NULL DEFAULT now();
+CREATE INDEX IF NOT EXISTS qa_sessions_by_last_use ON qa_sessions (last_used);
 CREATE TABLE IF NOT EXISTS qa_turns (
     session_id TEXT NOT NULL REFERENCES qa_sessions(id) ON DELETE CASCADE,
     position INTEGER NOT NULL,
     body JSON NOT NULL,
     PRIMARY KEY (session_id, position)
 );
+CREATE TABLE IF NOT EXISTS qa_idempotency_keys (
+    owner TEXT NOT NULL,
+    key TEXT NOT NULL,
+    session_id TEXT NOT NULL REFERENCES qa_sessions(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL,
+    PRIMARY KEY (owner, key)
+);
+CREATE INDEX IF NOT EXISTS qa_idempotency_keys_by_session ON qa_idempotency_keys (session_id);
 """
 
 # Replicas starting together would race on CREATE TABLE IF NOT EXISTS (it is not atomic with
 # respect to the system catalogs); one transaction-scoped advisory lock serialises them.
 _SCHEMA_LOCK_KEY = 0x71615F73  # "qa_s"
 
+# A session is alive while it was used within the idle limit, by the database's clock (replicas'
+# clocks may differ; the database has one).
+_ALIVE = "s.last_used >= now() - make_interval(secs => %(idle)s)"
+_PURGE_EVERY_SECONDS = 60.0
+# After a failure to reach the server, calls fail at once for this long.
+_UNREACHABLE_FOR_SECONDS = 5.0
+_CHECK_TIMEOUT_SECONDS = 2.0
+_UNREACHABLE = "the session database cannot be reached"
 
-class SessionDatabaseError(RuntimeError):
-    """The session database cannot be reached (wrong URL, server down, bad password)."""
+
+class SessionDatabaseError(SessionStoreUnavailableError):
+    """The session database cannot be reached at startup (wrong URL, server down, password)."""
 
 
 class PostgresSessionStore:
-    """Sessions in PostgreSQL; the tables are created on first use if missing."""
+    """Sessions in PostgreSQL; the tables are created (or brought up to date) on first use."""
 
-    def __init__(self, url: str, *, max_connections: int = 10, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        policy: SessionPolicy = DEFAULT_POLICY,
+        *,
+        max_connections: int = 10,
+        timeout: float = 10.0,
+    ) -> None:
+        self._policy = policy
+        self._timeout = timeout
+        self._unreachable_until = 0.0
+        self._next_purge = 0.0
+        self._lock = threading.Lock()
         # autocommit: a single statement commits by itself; the multi-statement operations
         # open an explicit transaction.
         self._pool = ConnectionPool(
@@ -71,55 +131,173 @@ class PostgresSessionStore:
                 "Check QA_DATABASE_URL and that the server is running."
             ) from error
 
-    def create(self, session_id: str | None = None) -> str:
-        session_id = session_id or uuid.uuid4().hex
-        with self._pool.connection() as db:
+    @contextmanager
+    def _connection(self, timeout: float | None = None) -> Iterator[psycopg.Connection]:
+        """A pooled connection; the database's failures come out as the store's errors."""
+        if time.monotonic() < self._unreachable_until:
+            raise SessionStoreUnavailableError(_UNREACHABLE)
+        try:
+            with self._pool.connection(timeout=timeout or self._timeout) as db:
+                yield db
+        except psycopg.Error as error:
+            if is_disk_full(error):
+                raise SessionStoreFullError("the session database's disk is full") from error
+            if not isinstance(error, psycopg.OperationalError):
+                raise
+            self._unreachable_until = time.monotonic() + _UNREACHABLE_FOR_SECONDS
+            raise SessionStoreUnavailableError(_UNREACHABLE) from error
+        except PoolTimeout as error:
+            self._unreachable_until = time.monotonic() + _UNREACHABLE_FOR_SECONDS
+            raise SessionStoreUnavailableError(_UNREACHABLE) from error
+
+    def _params(self, **values: object) -> dict[str, object]:
+        return {"idle": self._policy.idle_limit, **values}
+
+    def _turn_count(self, db: psycopg.Connection, session_id: str, owner: str, lock: bool) -> int:
+        row = db.execute(
+            f"SELECT turn_count FROM qa_sessions s WHERE id = %(id)s AND owner = %(owner)s"
+            f" AND {_ALIVE}{' FOR UPDATE' if lock else ''}",
+            self._params(id=session_id, owner=owner),
+        ).fetchone()
+        if row is None:
+            raise SessionNotFoundError(session_id)
+        return int(row[0])
+
+    def create(self, owner: str, session_id: str | None = None) -> str:
+        """A new session of ``owner``; a chosen id (a Slack thread's) is kept if it is alive."""
+        session_id = session_id or new_session_id()
+        with self._lock:
+            purge = time.monotonic() >= self._next_purge
+            if purge:
+                self._next_purge = time.monotonic() + _PURGE_EVERY_SECONDS
+        with self._connection() as db, db.transaction():
+            expired = "NOT (" + _ALIVE + ")"
+            if purge:
+                db.execute(f"DELETE FROM qa_sessions s WHERE {expired}", self._params())
+            else:  # the one this id may have had, so an expired thread starts afresh
+                db.execute(
+                    f"DELETE FROM qa_sessions s WHERE id = %(id)s AND {expired}",
+                    self._params(id=session_id),
+                )
             db.execute(
-                "INSERT INTO qa_sessions (id) VALUES (%s) ON CONFLICT (id) DO NOTHING",
-                (session_id,),
+                "INSERT INTO qa_sessions (id, owner) VALUES (%s, %s) ON CONFLICT (id) DO NOTHING",
+                (session_id, owner),
             )
         return session_id
 
-    def exists(self, session_id: str) -> bool:
-        with self._pool.connection() as db:
-            row = db.execute("SELECT 1 FROM qa_sessions WHERE id = %s", (session_id,)).fetchone()
-        return row is not None
+    def exists(self, session_id: str, owner: str) -> bool:
+        try:
+            with self._connection() as db:
+                self._turn_count(db, session_id, owner, lock=False)
+        except SessionNotFoundError:
+            return False
+        return True
 
-    def turns(self, session_id: str) -> list[StoredTurn]:
-        # One statement, so the existence check and the turns come from one snapshot: a
-        # session without turns gives a single row whose body is NULL.
-        with self._pool.connection() as db:
+    def history(self, session_id: str, owner: str, count: int) -> list[StoredTurn]:
+        # One transaction, so the count and the turns come from one snapshot.
+        with self._connection() as db, db.transaction():
+            if self._turn_count(db, session_id, owner, lock=False) >= self._policy.max_turns:
+                raise SessionFullError(self._policy.max_turns)
             rows = db.execute(
-                "SELECT t.body::text FROM qa_sessions s"
-                " LEFT JOIN qa_turns t ON t.session_id = s.id"
-                " WHERE s.id = %s ORDER BY t.position",
-                (session_id,),
+                "SELECT position, body::text FROM qa_turns WHERE session_id = %s"
+                " ORDER BY position DESC LIMIT %s",
+                (session_id, count),
             ).fetchall()
-        if not rows:
-            raise SessionNotFoundError(session_id)
-        return [StoredTurn.model_validate_json(body) for (body,) in rows if body is not None]
+        return [stored_turn(body, position) for position, body in reversed(rows)]
 
-    def append(self, session_id: str, turn: StoredTurn) -> None:
-        # The UPDATE takes the session row's lock until commit, so concurrent appends to one
-        # session (from any replica) get consecutive positions, and none is lost; appends to
-        # different sessions do not wait for each other.
-        with self._pool.connection() as db, db.transaction():
-            row = db.execute(
-                "UPDATE qa_sessions SET turn_count = turn_count + 1"
-                " WHERE id = %s RETURNING turn_count - 1",
-                (session_id,),
-            ).fetchone()
-            if row is None:
-                raise SessionNotFoundError(session_id)
-            db.execute(
-                "INSERT INTO qa_turns (session_id, position, body) VALUES (%s, %s, %s)",
-                (session_id, row[0], turn.model_dump_json()),
+    def turns(self, session_id: str, owner: str, start: int = 0, limit: int = 50) -> TurnPage:
+        with self._connection() as db, db.transaction():
+            total = self._turn_count(db, session_id, owner, lock=False)
+            rows = db.execute(
+                "SELECT position, body::text FROM qa_turns WHERE session_id = %s"
+                " AND position >= %s ORDER BY position LIMIT %s",
+                (session_id, start, limit),
+            ).fetchall()
+        turns = [stored_turn(body, position) for position, body in rows]
+        following = turns[-1].position + 1 if turns else start
+        return TurnPage(
+            turns=turns, turn_count=total, next_start=following if following < total else None
+        )
+
+    def append(
+        self,
+        session_id: str,
+        owner: str,
+        turn: StoredTurn,
+        idempotency: IdempotencyKey | None = None,
+    ) -> RecordedTurn:
+        # The session row is locked until commit, so concurrent appends to one session (from
+        # any replica) get consecutive positions and none is lost; appends to different
+        # sessions do not wait for each other.
+        try:
+            with self._connection() as db, db.transaction():
+                if idempotency is not None:
+                    found = self._replayed(db, owner, idempotency)
+                    if found is not None:
+                        return found
+                position = self._turn_count(db, session_id, owner, lock=True)
+                if position >= self._policy.max_turns:
+                    raise SessionFullError(self._policy.max_turns)
+                db.execute(
+                    "INSERT INTO qa_turns (session_id, position, body) VALUES (%s, %s, %s)",
+                    (session_id, position, turn.model_dump_json(exclude={"position"})),
+                )
+                db.execute(
+                    "UPDATE qa_sessions SET turn_count = %s, last_used = now() WHERE id = %s",
+                    (position + 1, session_id),
+                )
+                recorded = (
+                    idempotency is None
+                    or db.execute(
+                        "INSERT INTO qa_idempotency_keys VALUES (%s, %s, %s, %s, %s)"
+                        " ON CONFLICT (owner, key) DO NOTHING RETURNING 1",
+                        (owner, idempotency.key, session_id, position, idempotency.fingerprint),
+                    ).fetchone()
+                )
+                if not recorded:
+                    # Another request with this key (in another session: both were first
+                    # turns) committed meanwhile: undo this turn and return that one.
+                    raise _LostTheRace
+        except _LostTheRace:
+            assert idempotency is not None
+            found = self.replayed(owner, idempotency)
+            if found is None:  # that session was deleted meanwhile
+                raise SessionNotFoundError(session_id) from None
+            return found
+        return RecordedTurn(session_id, turn.model_copy(update={"position": position}))
+
+    def replayed(self, owner: str, idempotency: IdempotencyKey) -> RecordedTurn | None:
+        with self._connection() as db:
+            return self._replayed(db, owner, idempotency)
+
+    def _replayed(
+        self, db: psycopg.Connection, owner: str, idempotency: IdempotencyKey
+    ) -> RecordedTurn | None:
+        row = db.execute(
+            "SELECT k.session_id, k.fingerprint, t.position, t.body::text"
+            " FROM qa_idempotency_keys k JOIN qa_sessions s ON s.id = k.session_id"
+            " JOIN qa_turns t ON t.session_id = k.session_id AND t.position = k.position"
+            f" WHERE k.owner = %(owner)s AND k.key = %(key)s AND s.owner = %(owner)s AND {_ALIVE}",
+            self._params(owner=owner, key=idempotency.key),
+        ).fetchone()
+        if row is None:
+            return None
+        session_id, fingerprint, position, body = row
+        found = RecordedTurn(session_id, stored_turn(body, position))
+        return check_replay(found, idempotency.fingerprint, fingerprint)
+
+    def delete(self, session_id: str, owner: str) -> bool:
+        with self._connection() as db:
+            cursor = db.execute(
+                f"DELETE FROM qa_sessions s WHERE id = %(id)s AND owner = %(owner)s AND {_ALIVE}",
+                self._params(id=session_id, owner=owner),
             )
-
-    def delete(self, session_id: str) -> bool:
-        with self._pool.connection() as db:
-            cursor = db.execute("DELETE FROM qa_sessions WHERE id = %s", (session_id,))
         return cursor.rowcount > 0
+
+    def check(self) -> None:
+        """Raise ``SessionStoreUnavailableError`` within seconds when the server is down."""
+        with self._connection(timeout=_CHECK_TIMEOUT_SECONDS) as db:
+            db.execute("SELECT 1").fetchall()
 
     def close(self) -> None:
         """Closes the pool's connections (the store cannot be used afterwards)."""
@@ -135,6 +313,10 @@ class PostgresSessionStore:
         trace: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class _LostTheRace(Exception):
+    """Raised inside a transaction to roll it back: the idempotency key went to another turn."""
 
 
 def _describe(url: str) -> str:

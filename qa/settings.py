@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 def _slack_alias(name: str) -> AliasChoices:
@@ -58,11 +59,20 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     api_key: SecretStr | None = None
+    # Several keys, each with sessions of its own, so one leaked key opens only its own
+    # conversations: comma-separated or a JSON list. QA_API_KEY, if set, is one more.
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     rate_limit_per_minute: int = 0  # 0 means off
     cors_origins: list[str] = Field(default_factory=list)
+    # Proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated or a
+    # JSON list). None by default: the client is the address that connected.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # Conversation sessions: SQLite file by default, PostgreSQL when a postgres URL is given.
     database_url: str = ""
+    # A session unused this long is gone (0: never); a session holds at most so many turns.
+    session_idle_hours: float = Field(default=168.0, ge=0)
+    session_max_turns: int = Field(default=500, ge=1)
 
     # Slack: the app is mounted only when both are set. The plain names Slack's docs use
     # (SLACK_SIGNING_SECRET, ...) are read too; the QA_ ones win when both are set.
@@ -76,6 +86,25 @@ class Settings(BaseSettings):
         default=None, validation_alias=_slack_alias("slack_app_token")
     )
     slack_api_url: str = "https://slack.com/api/"
+
+    @field_validator("api_keys", "trusted_proxies", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        """``a,b`` or ``["a", "b"]`` from the environment; a list as it is."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    def all_api_keys(self) -> list[SecretStr]:
+        """Every accepted key: ``api_key`` and ``api_keys``, without repeats, in that order."""
+        keys = ([self.api_key] if self.api_key is not None else []) + list(self.api_keys)
+        seen: dict[str, SecretStr] = {}
+        for key in keys:
+            seen.setdefault(key.get_secret_value(), key)
+        return list(seen.values())
 
     def resolved_model_path(self) -> str:
         """The embedding model folder: the setting, or the bundled offline package."""

@@ -36,6 +36,11 @@ def _stemmer() -> Stemmer.Stemmer:
 _DOTTED = re.compile(r"\b(?:[A-Za-z]\.){2,}")
 
 
+def has_letter_or_digit(text: str) -> bool:
+    """Whether ``text`` holds a word at all: a quote mark, a dash or an emoji alone is none."""
+    return any(character.isalnum() for character in text)
+
+
 def words(text: str) -> list[str]:
     """Lowercased word tokens, hyphenated and possessive forms split into their parts;
     dotted abbreviations as one word ("U.S." -> "us")."""

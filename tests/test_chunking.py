@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.chunking import Chunk, chunk_document
+from qa.chunking import Chunk, chunk_document, without_wordless_sentences
 from qa.sentences import Sentence, split_sentences
 
 ARTICLE = (
@@ -125,3 +125,44 @@ def test_chunking_invariants_hold_for_any_sentences(
         assert after.first_sentence == max(
             before.first_sentence + 1, before.last_sentence + 1 - overlap
         )
+
+
+NOISY = (
+    "The Ferry\n\n"
+    'The captain said: "The ferry leaves at noon."\n\n"\n\n'
+    "The ferry was built in 1961 by Ada Brooks. It carries forty cars.\n\n"
+    "— — —\n\n"
+    "It was sold in 2001."
+)
+
+
+def test_wordless_sentences_go_and_the_chunks_stay_as_they_were() -> None:
+    sentences = split_sentences(NOISY)
+    assert '"' in [NOISY[s.start : s.end] for s in sentences]  # spaCy split the mark off
+    chunks = chunk_document("ferry", NOISY, sentences, max_words=8, overlap_sentences=1)
+    kept, pointed = without_wordless_sentences(NOISY, sentences, chunks)
+
+    texts = [NOISY[s.start : s.end] for s in kept]
+    assert all(any(c.isalnum() for c in t) for t in texts) and "— — —" not in texts
+    # What retrieval ranks is unchanged, but for chunks of nothing but punctuation; each chunk
+    # now points at the sentences it still holds.
+    assert [(c.start, c.end, c.text) for c in pointed] == [
+        (c.start, c.end, c.text) for c in chunks if any(ch.isalnum() for ch in c.text)
+    ]
+    assert len(pointed) >= 3
+    for position, chunk in enumerate(pointed):
+        assert chunk.index == position
+        assert chunk.start <= kept[chunk.first_sentence].start
+        assert kept[chunk.last_sentence].end <= chunk.end
+    covered = {i for c in pointed for i in range(c.first_sentence, c.last_sentence + 1)}
+    assert covered == set(range(len(kept)))
+
+
+def test_a_chunk_of_wordless_sentences_alone_is_dropped() -> None:
+    text = "— — —\n\nThe ferry was built in 1961."
+    sentences = split_sentences(text)
+    chunks = chunk_document("ferry", text, sentences, max_words=3, overlap_sentences=0)
+    assert len(chunks) == 2
+    kept, pointed = without_wordless_sentences(text, sentences, chunks)
+    assert [c.text for c in pointed] == ["The ferry was built in 1961."]
+    assert [text[s.start : s.end] for s in kept] == ["The ferry was built in 1961."]

@@ -120,13 +120,25 @@ def test_an_unanswerable_question_reads_as_the_abstention(client: OpenAI) -> Non
     assert (completion.choices[0].message.model_extra or {})["citations"] == []
 
 
-def test_a_conversation_with_no_user_message_is_a_422(base_url: str) -> None:
+@pytest.mark.parametrize(
+    ("messages", "reply"),
+    [
+        ([{"role": "system", "content": "Hi"}], "There is no question to answer"),
+        ([{"role": "user", "content": "🙂?"}], "The question has no letters or digits"),
+        ([{"role": "user", "content": "why " * 300}], "The question is 1200 characters long"),
+    ],
+)
+def test_a_conversation_without_a_question_to_ask_is_told_why(
+    base_url: str, messages: list[dict[str, str]], reply: str
+) -> None:
+    # As a chat would: a reply saying what is wrong, where /ask and /chat answer 422.
     response = httpx.post(
-        f"{base_url}/v1/chat/completions",
-        json={"model": "qa-extractive", "messages": [{"role": "system", "content": "Hi"}]},
+        f"{base_url}/v1/chat/completions", json={"model": "qa-extractive", "messages": messages}
     )
-    assert response.status_code == 422
-    assert response.json()["error"]["code"] == "invalid_request"
+    assert response.status_code == 200
+    content = response.json()["choices"][0]["message"]["content"]
+    assert content.startswith(reply)
+    assert response.json()["qa"]["abstained"] is True
 
 
 def test_the_bearer_key_is_what_the_client_sends(real_answerer: Answerer, tmp_path: Path) -> None:

@@ -1,132 +1,36 @@
 """Slack: signed requests to /slack/events answered in the right thread, exactly once, through a
-local mock of Slack's Web API (nothing reaches Slack); and the pure Block Kit formatting."""
+local mock of Slack's Web API (nothing reaches Slack)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import itertools
 import json
 import logging
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
 import pytest
 from fastapi.testclient import TestClient
 from slack_bolt import BoltRequest
+from slack_mock import (
+    TEAM,
+    MockSlack,
+    all_text,
+    mention,
+    post_command,
+    post_event,
+    signed_headers,
+    slack_settings,
+)
 
 from api.main import create_app
 from api.slack_app import RecentEvents, SlackConversations, build_slack_app
-from api.slack_format import (
-    BLOCKS_MAX,
-    SECTION_TEXT_MAX,
-    display_text,
-    escape,
-    format_answer,
-    highlighted_quote,
-    question_from_slack_text,
-    session_id_for_thread,
-)
-from qa.answering import Answerer, AskResponse
-from qa.answers import Answer, Citation
+from api.slack_format import session_id_for_thread
+from qa.answering import Answerer
 from qa.cli import main as cli_main
-from qa.sessions import open_session_store
+from qa.sessions import SLACK_OWNER, open_session_store
 from qa.settings import Settings
-
-SIGNING_SECRET = "test-signing-secret"
-BOT_USER = "UBOT"
-TEAM = "T0TEAM"
-WAIT_SECONDS = 30.0  # bounded wait for a lazy listener's post (the real model is slower)
-
-# --- a mock of Slack's Web API and of response URLs ------------------------------------------
-
-
-@dataclass(frozen=True)
-class SlackCall:
-    path: str  # "/api/chat.postMessage", "/response/1"
-    body: dict[str, Any]
-
-    @property
-    def method(self) -> str:
-        return self.path.rsplit("/", 1)[-1]
-
-
-class MockSlack:
-    """A tiny HTTP server on 127.0.0.1 that records every call and answers like Slack."""
-
-    def __init__(self) -> None:
-        self.calls: list[SlackCall] = []
-        self.no_post_channels: set[str] = set()  # chat.postMessage answers not_in_channel
-        self._changed = threading.Condition()
-        self._ts = itertools.count(1)
-        mock = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-                if self.headers.get("Content-Type", "").startswith("application/json"):
-                    body = json.loads(raw or "{}")
-                else:
-                    body = dict(parse_qsl(raw))
-                reply = mock._reply(self.path, body)
-                payload = json.dumps(reply).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def _reply(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        call = SlackCall(path, body)
-        with self._changed:
-            self.calls.append(call)
-            self._changed.notify_all()
-        if call.method == "auth.test":
-            return {"ok": True, "user_id": BOT_USER, "bot_id": "BBOT", "team_id": TEAM}
-        if call.method == "chat.postMessage":
-            if body.get("channel") in self.no_post_channels:
-                return {"ok": False, "error": "not_in_channel"}
-            ts = f"1800000000.{next(self._ts):06d}"
-            return {"ok": True, "channel": body.get("channel"), "ts": ts, "message": body}
-        return {"ok": True}
-
-    def posts(self, **matching: Any) -> list[SlackCall]:
-        """Successful-looking chat.postMessage calls whose body has these values."""
-        return [
-            c
-            for c in list(self.calls)
-            if c.method == "chat.postMessage"
-            and all(c.body.get(k) == v for k, v in matching.items())
-        ]
-
-    def wait_for(
-        self, found: Callable[[], list[SlackCall]], count: int = 1, timeout: float = WAIT_SECONDS
-    ) -> list[SlackCall]:
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while len(found()) < count:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"Slack got no such call in {timeout}s: {self.calls}")
-                self._changed.wait(left)
-        return found()
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 @pytest.fixture()
@@ -136,98 +40,11 @@ def slack() -> Iterator[MockSlack]:
     mock.close()
 
 
-def slack_settings(base: Settings, slack: MockSlack, tmp_path: Path, **overrides: Any) -> Settings:
-    return Settings(
-        **{
-            **base.model_dump(),
-            "slack_signing_secret": SIGNING_SECRET,
-            "slack_bot_token": "xoxb-test",
-            "slack_api_url": f"{slack.url}/api/",
-            "database_url": f"sqlite:///{tmp_path / 'sessions.sqlite3'}",
-            **overrides,
-        }
-    )
-
-
 @pytest.fixture()
 def slack_client(answerer: Answerer, slack: MockSlack, tmp_path: Path) -> Iterator[TestClient]:
     app = create_app(slack_settings(answerer.settings, slack, tmp_path), answerer)
     with TestClient(app) as client:
         yield client
-
-
-# --- signed requests --------------------------------------------------------------------------
-
-
-def signed_headers(
-    body: str, content_type: str, secret: str = SIGNING_SECRET, timestamp: int | None = None
-) -> dict[str, str]:
-    """Slack's v0 signature: HMAC-SHA256 of ``v0:{timestamp}:{body}`` with the signing secret."""
-    stamp = str(int(time.time()) if timestamp is None else timestamp)
-    digest = hmac.new(secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
-    return {
-        "Content-Type": content_type,
-        "X-Slack-Request-Timestamp": stamp,
-        "X-Slack-Signature": f"v0={digest}",
-    }
-
-
-def post_event(client: TestClient, payload: dict[str, Any], **headers: str) -> Any:
-    body = json.dumps(payload)
-    return client.post(
-        "/slack/events",
-        content=body,
-        headers={**signed_headers(body, "application/json"), **headers},
-    )
-
-
-def post_command(client: TestClient, slack: MockSlack, text: str, channel: str = "C0ASK") -> Any:
-    body = urlencode(
-        {
-            "token": "legacy",
-            "team_id": TEAM,
-            "channel_id": channel,
-            "user_id": "U0ASKER",
-            "command": "/ask",
-            "text": text,
-            "response_url": f"{slack.url}/response/1",
-            "trigger_id": "1.2.3",
-        }
-    )
-    headers = signed_headers(body, "application/x-www-form-urlencoded")
-    return client.post("/slack/events", content=body, headers=headers)
-
-
-_event_ids = itertools.count(1)
-
-
-def mention(
-    text: str, ts: str, thread_ts: str | None = None, channel: str = "C0CHAN"
-) -> dict[str, Any]:
-    event: dict[str, Any] = {
-        "type": "app_mention",
-        "user": "U0ASKER",
-        "text": f"<@{BOT_USER}> {text}",
-        "ts": ts,
-        "channel": channel,
-        "event_ts": ts,
-    }
-    if thread_ts:
-        event["thread_ts"] = thread_ts
-    return {
-        "token": "legacy",
-        "team_id": TEAM,
-        "api_app_id": "A0APP",
-        "type": "event_callback",
-        "event_id": f"Ev{next(_event_ids):08d}",
-        "event_time": int(time.time()),
-        "event": event,
-    }
-
-
-def all_text(call: SlackCall) -> str:
-    """Everything a person would read in a posted message."""
-    return json.dumps([call.body.get("text"), call.body.get("blocks")], ensure_ascii=False)
 
 
 # --- the HTTP endpoint ------------------------------------------------------------------------
@@ -357,6 +174,74 @@ def test_a_stale_timestamp_is_refused(slack_client: TestClient, slack: MockSlack
     assert slack.calls == []
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-Slack-Request-Timestamp": "not-a-number", "X-Slack-Signature": "v0=" + "0" * 64},
+        {"X-Slack-Request-Timestamp": "9" * 400, "X-Slack-Signature": "v0=" + "0" * 64},
+        {"X-Slack-Request-Timestamp": "1700000000", "X-Slack-Signature": "v0=é".encode()},
+        {"X-Slack-Request-Timestamp": "1700000000", "X-Slack-Signature": "v1=abc"},
+        {"X-Slack-Request-Timestamp": "1700000000"},
+        {},
+    ],
+)
+def test_malformed_signature_headers_are_a_401_never_a_500(
+    slack_client: TestClient, slack: MockSlack, headers: dict[str, str | bytes]
+) -> None:
+    body = json.dumps(mention("Who founded the Lantern Festival?", "1700.001200"))
+    response = slack_client.post(
+        "/slack/events", content=body, headers={"Content-Type": "application/json", **headers}
+    )
+    assert response.status_code == 401, response.text
+    assert response.json()["error"]["code"] == "invalid_signature"
+    time.sleep(0.3)
+    assert slack.calls == []
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ("{not json", "application/json"),
+        ("[1, 2]", "application/json"),
+        ('"a string"', "application/json"),
+        ("", "application/json"),
+        ("payload=%7Bnot+json", "application/x-www-form-urlencoded"),
+    ],
+)
+def test_a_signed_body_slack_would_never_send_is_a_400(
+    slack_client: TestClient, slack: MockSlack, body: str, content_type: str
+) -> None:
+    headers = signed_headers(body, content_type)
+    response = slack_client.post("/slack/events", content=body, headers=headers)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "invalid_request"
+    time.sleep(0.3)
+    assert slack.calls == []
+
+
+def test_a_replayed_signed_slash_command_is_answered_once(
+    slack_client: TestClient, slack: MockSlack
+) -> None:
+    body = urlencode(
+        {
+            "team_id": TEAM,
+            "channel_id": "C0REPLAY",
+            "user_id": "U0ASKER",
+            "command": "/ask",
+            "text": "Who founded the Lantern Festival?",
+            "response_url": f"{slack.url}/response/1",
+            "trigger_id": "1.2.replayed",
+        }
+    )
+    headers = signed_headers(body, "application/x-www-form-urlencoded")
+    assert slack_client.post("/slack/events", content=body, headers=headers).status_code == 200
+    slack.wait_for(lambda: slack.posts(channel="C0REPLAY"), count=2)  # the question, the answer
+    # The same bytes, signature and all, sent again within Slack's five minutes.
+    assert slack_client.post("/slack/events", content=body, headers=headers).status_code == 200
+    time.sleep(1.0)
+    assert len(slack.posts(channel="C0REPLAY")) == 2
+
+
 def test_slack_needs_no_api_key_but_its_signature(
     answerer: Answerer, slack: MockSlack, tmp_path: Path
 ) -> None:
@@ -451,115 +336,5 @@ def test_real_follow_up_in_a_thread_is_answered_with_the_first_answer(
     assert "Sources" in all_text(second)
     # The thread is one stored session, its two turns in order.
     store = open_session_store(settings.sessions_url())
-    turns = store.turns(session_id_for_thread(TEAM, "C0CHAN", "1700.000900"))
-    assert [t.question for t in turns] == [first_question, "Which newspaper reported it?"]
-
-
-# --- formatting (pure) ------------------------------------------------------------------------
-
-
-def citation(
-    quote: str, answer: str, doc_id: str = "d1", title: str = "A Title", source: str = ""
-) -> Citation:
-    start = quote.index(answer)
-    return Citation(
-        doc_id=doc_id,
-        title=title,
-        source=source,
-        start=100 + start,
-        end=100 + start + len(answer),
-        quote=quote,
-        quote_start=100,
-        quote_end=100 + len(quote),
-    )
-
-
-def response_of(*answers: Answer, question: str = "Q?", resolved: str = "") -> AskResponse:
-    return AskResponse(
-        question=question,
-        resolved_question=resolved or question,
-        answers=list(answers),
-        abstained=not answers,
-        message="" if answers else "I could not find that in the documents.",
-    )
-
-
-def test_slack_text_becomes_a_plain_question() -> None:
-    text = (
-        "<@UBOT>  who built &lt;the&gt; bridge &amp; <https://x.org/a|this page> in <#C1|general>?"
-    )
-    assert question_from_slack_text(text, "UBOT") == (
-        "who built <the> bridge & this page in #general?"
-    )
-    assert (
-        question_from_slack_text("<@UOTHER|ann> and <mailto:a@b.c|a@b.c>", "UBOT")
-        == "@ann and a@b.c"
-    )
-    assert session_id_for_thread("T1", "C1", "17.1") == "slack:T1:C1:17.1"
-
-
-def test_the_answer_span_is_bold_and_markup_in_the_quote_is_inert() -> None:
-    quote = "Tom & <Jerry> wrote *snake_case* in 1998, said ~Ann~ `x`."
-    answer = Answer(text="1998", score=0.9, citations=[citation(quote, "1998")])
-    message = format_answer(response_of(answer), {"d1": "The Press"})
-    quoted = message.blocks[1]["text"]["text"]
-    assert quoted.startswith("&gt; Tom &amp; &lt;Jerry&gt; wrote ")
-    assert "*1998*" in quoted
-    assert quoted.count("*") == 2  # only the answer's bold: the quote's own are look-alikes
-    assert "_" not in quoted and "~" not in quoted and "`" not in quoted
-    assert quoted.endswith("[1]")
-    assert message.blocks[-1]["text"]["text"] == "*Sources*\n1. A Title · The Press"
-    assert "1998" in message.text and "<" not in message.text
-
-
-def test_a_source_with_a_web_address_is_a_link() -> None:
-    answer = Answer(
-        text="Paris",
-        score=0.9,
-        citations=[citation("It is in Paris.", "Paris", source="https://e.org/a?b=1&c=2|x")],
-    )
-    sources = format_answer(response_of(answer)).blocks[-1]["text"]["text"]
-    assert "1. <https://e.org/a?b=1&amp;c=2%7Cx|A Title>" in sources
-
-
-def test_a_long_quote_is_cut_around_the_answer() -> None:
-    quote = "word " * 1000 + "the ANSWER is here " + "tail " * 1000
-    shown = highlighted_quote(quote, [(quote.index("ANSWER"), quote.index("ANSWER") + 6)])
-    assert "*ANSWER*" in shown
-    assert shown.startswith("…word") and shown.endswith("tail…")
-    assert len(shown) <= 510
-
-
-def test_a_span_inside_a_word_stays_bold() -> None:
-    assert highlighted_quote("abc1998def", [(3, 7)]) == "abc\u200b*1998*\u200bdef"
-
-
-def test_many_answers_keep_within_slacks_limits() -> None:
-    quote_base = "Item {} is one of the many things listed here " + "& more " * 200
-    answers = [
-        Answer(
-            text=f"Item {i}",
-            score=0.5,
-            citations=[
-                citation(quote_base.format(i), f"Item {i}", doc_id=f"d{i}", title="T" * 400)
-            ],
-        )
-        for i in range(60)
-    ]
-    message = format_answer(response_of(*answers))
-    assert len(message.blocks) <= BLOCKS_MAX
-    for block in message.blocks:
-        if block["type"] == "section":
-            assert len(block["text"]["text"]) <= SECTION_TEXT_MAX
-    assert len(message.text) <= 40_000
-
-
-def test_an_abstention_is_the_plain_message() -> None:
-    message = format_answer(response_of())
-    assert message.text == "I could not find that in the documents."
-    assert message.blocks == []
-
-
-def test_escaping() -> None:
-    assert escape("a & <b>") == "a &amp; &lt;b&gt;"
-    assert display_text("a *b*\n_c_") == "a \u2217b\u2217 \u02cdc\u02cd"
+    page = store.turns(session_id_for_thread(TEAM, "C0CHAN", "1700.000900"), SLACK_OWNER)
+    assert [t.question for t in page.turns] == [first_question, "Which newspaper reported it?"]

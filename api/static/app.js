@@ -185,19 +185,27 @@ function closeDocument() {
 
 // --- asking ---------------------------------------------------------------------------------
 
-async function ask(message) {
+// One key per message, kept across its retries: the server then records the turn once, however
+// often a lost response makes the page send it again.
+function newIdempotencyKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));  // also where randomUUID is not
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function ask(message, idempotencyKey) {
   const body = { message, session_id: state.sessionId };
   try {
     return await api("/chat", {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers: { "Content-Type": "application/json", "Idempotency-Key": idempotencyKey },
       body: JSON.stringify(body),
     });
   } catch (error) {
-    if (error.status === 404 && state.sessionId) {
-      // The session is gone (deleted, or another server's database): start a new one.
+    if ((error.status === 404 || error.status === 409) && state.sessionId) {
+      // The session is gone (expired, deleted, another server's database) or full: start a
+      // new one, under a new key since the request is another one.
       setSession(null);
-      return ask(message);
+      return ask(message, newIdempotencyKey());
     }
     throw error;
   }
@@ -225,12 +233,13 @@ async function submitQuestion(event) {
   const input = $("message");
   const message = input.value.trim();
   if (!message) return;
+  const idempotencyKey = newIdempotencyKey();
   const send = async () => {
     showError("");
     $("send").disabled = true;
     document.body.classList.add("busy");
     try {
-      const response = await ask(message);
+      const response = await ask(message, idempotencyKey);
       setSession(response.session_id);
       showTurn(message, response);
       input.value = "";
@@ -261,8 +270,14 @@ function saveKey(event) {
 async function restoreSession() {
   if (!state.sessionId) return;
   try {
-    const session = await api(`/sessions/${encodeURIComponent(state.sessionId)}`);
-    for (const turn of session.turns) showTurn(turn.question, turn.response);
+    // The turns come a page at a time; next_start is null on the last page.
+    let start = 0;
+    while (start !== null) {
+      const path = `/sessions/${encodeURIComponent(state.sessionId)}?start=${start}&limit=100`;
+      const page = await api(path);
+      for (const turn of page.turns) showTurn(turn.question, turn.response);
+      start = page.next_start;
+    }
   } catch (error) {
     if (error.status === 404) setSession(null);
     else handleError(error, restoreSession);
