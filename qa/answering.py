@@ -131,7 +131,7 @@ class _LoadedBuild:
         vectors = FaissIndex.load(folder / CHUNK_INDEX_FILE, self.manifest.index_kind)
         lexical = LexicalIndex(folder / BM25_DIR)
         self.retriever = Retriever(
-            self.store, vectors, lexical, settings.retrieval_candidates, settings.rrf_k
+            self.store, vectors, lexical, settings.retrieval_candidates, settings.fusion_dense_weight
         )
         stats = json.loads((folder / TERM_STATS_FILE).read_text())
         self.cased_words = load_cased_forms(folder / CASED_WORDS_FILE)

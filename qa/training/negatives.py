@@ -2,7 +2,7 @@
 
 Two kinds, both meant to teach the model to notice that the passage it sees does not answer:
 - ``retrieved``: the question against another context that our own retriever (the bundled
-  embedder and BM25, fused by reciprocal rank, as at question time) ranks high for it;
+  embedder and BM25, score-fused as at question time) ranks high for it;
 - ``edited``: the question with one name, number, date or place swapped for another of the same
   kind that its context never mentions, so the context no longer answers it.
 """
@@ -18,7 +18,7 @@ import bm25s
 import numpy as np
 
 from qa.embedding import Embedder
-from qa.retrieval import fuse_rankings
+from qa.retrieval import fuse_scores
 from qa.terms import terms
 from qa.training.examples import Example
 
@@ -40,7 +40,7 @@ def mentions_an_answer(context: str, example: Example) -> bool:
 
 
 def retrieved_negatives(
-    examples: Sequence[Example], embedder: Embedder, rng: random.Random
+    examples: Sequence[Example], embedder: Embedder, dense_weight: float = 0.4
 ) -> dict[str, Example]:
     """For each example, its question against the best-ranked other context of its own source
     that holds none of its answers (by example id; missing where no such context ranks)."""
@@ -56,14 +56,20 @@ def retrieved_negatives(
         lexical = bm25s.BM25()
         lexical.index([terms(c) for c in contexts], show_progress=False)
         question_vectors = embedder.encode([e.question for e in source_examples])
-        dense_order = np.argsort(-(question_vectors @ context_vectors.T), axis=1)[:, : _RANKED * 2]
-        for example, dense in zip(source_examples, dense_order, strict=True):
+        similarities = question_vectors @ context_vectors.T
+        dense_order = np.argsort(-similarities, axis=1)[:, : _RANKED * 2]
+        for number, (example, dense) in enumerate(zip(source_examples, dense_order, strict=True)):
             query = terms(example.question)
-            bm25_ranking: list[int] = []
+            bm25_ranking: list[tuple[int, float]] = []
             if query:
                 scores = lexical.get_scores(query)
-                bm25_ranking = [int(i) for i in np.argsort(-scores)[: _RANKED * 2] if scores[i] > 0]
-            fused = fuse_rankings([[int(i) for i in dense], bm25_ranking])
+                bm25_ranking = [
+                    (int(i), float(scores[i]))
+                    for i in np.argsort(-scores)[: _RANKED * 2]
+                    if scores[i] > 0
+                ]
+            dense_ranking = [(int(i), float(similarities[number, i])) for i in dense]
+            fused = fuse_scores(dense_ranking, bm25_ranking, dense_weight)
             for ranked in fused[:_RANKED]:
                 context = contexts[ranked.chunk_id]
                 if context != example.context and not mentions_an_answer(context, example):

@@ -17,7 +17,7 @@ import numpy as np
 
 from qa.embedding import Embedder
 from qa.reader_model import SpanModel
-from qa.retrieval import fuse_rankings
+from qa.retrieval import fuse_scores
 from qa.terms import terms
 from qa.training.dev import DevFigures, Prediction, dev_figures
 from qa.training.examples import Example
@@ -45,7 +45,7 @@ def open_questions(examples: Sequence[Example]) -> list[tuple[Example, list[str]
 
 
 def _ranked_contexts(
-    pairs: Sequence[tuple[Example, list[str]]], embedder: Embedder
+    pairs: Sequence[tuple[Example, list[str]]], embedder: Embedder, dense_weight: float
 ) -> list[list[str]]:
     """The ``PASSAGES_READ`` best contexts of each question's pool, dense and BM25 fused."""
     every = sorted({c for _, pool in pairs for c in pool})
@@ -59,25 +59,37 @@ def _ranked_contexts(
         allowed = np.zeros(len(every), dtype=bool)
         allowed[[position[c] for c in pool]] = True
         similarity = np.where(allowed, vectors @ question_vector, -np.inf)
-        dense = [int(i) for i in np.argsort(-similarity)[:_CANDIDATES] if allowed[i]]
+        dense = [
+            (int(i), float(similarity[i]))
+            for i in np.argsort(-similarity)[:_CANDIDATES]
+            if allowed[i]
+        ]
         query = terms(example.question)
-        lexical_ranking: list[int] = []
+        lexical_ranking: list[tuple[int, float]] = []
         if query:
             scores = np.where(allowed, lexical.get_scores(query), 0.0)
-            lexical_ranking = [int(i) for i in np.argsort(-scores)[:_CANDIDATES] if scores[i] > 0]
-        fused = fuse_rankings([dense, lexical_ranking])[:PASSAGES_READ]
+            lexical_ranking = [
+                (int(i), float(scores[i]))
+                for i in np.argsort(-scores)[:_CANDIDATES]
+                if scores[i] > 0
+            ]
+        fused = fuse_scores(dense, lexical_ranking, dense_weight)[:PASSAGES_READ]
         ranked.append([every[r.chunk_id] for r in fused])
     return ranked
 
 
 def open_predictions(
-    model: SpanModel, examples: Sequence[Example], embedder: Embedder, batch: int = 8
+    model: SpanModel,
+    examples: Sequence[Example],
+    embedder: Embedder,
+    dense_weight: float = 0.4,
+    batch: int = 8,
 ) -> list[Prediction]:
     """Each question's best span over its retrieved passages, and that span's margin."""
     pairs = open_questions(examples)
     if not pairs:
         return []
-    ranked = _ranked_contexts(pairs, embedder)
+    ranked = _ranked_contexts(pairs, embedder, dense_weight)
     predictions: list[Prediction] = []
     for first in range(0, len(pairs), batch):
         part = pairs[first : first + batch]
@@ -97,7 +109,7 @@ def open_predictions(
 
 
 def open_dev_figures(
-    model: SpanModel, examples: Sequence[Example], embedder: Embedder
+    model: SpanModel, examples: Sequence[Example], embedder: Embedder, dense_weight: float = 0.4
 ) -> DevFigures:
     """The dev figures as the service would get them, at the threshold chosen on them."""
-    return dev_figures(open_predictions(model, examples, embedder))
+    return dev_figures(open_predictions(model, examples, embedder, dense_weight))
