@@ -11,13 +11,11 @@ are copied from the previous build with their vectors: only what changed is embe
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import sys
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,18 +33,20 @@ from qa.documents import SourceDocument, file_checksum, list_corpus_files, load_
 from qa.embedding import Embedder, precision_suffix, resolve_precision
 from qa.integrity import DamagedBuildError, checksums_of, verify_build
 from qa.layout import LaidOutDocument, lay_out
-from qa.sentences import Span, split_many
+from qa.sentences import Sentence, split_many
 from qa.settings import Settings
 from qa.store import Store, StoredDocument, StoreWriter
 from qa.terms import terms
 from qa.truecase import cased_forms, save_cased_forms
 from qa.vectors import FaissIndex, choose_index_kind
 
-# Bump when what a build stores changes shape (2: page and heading tables; 3: file checksums).
-FORMAT_VERSION = 3
+# Bump when what a build stores changes shape (2: page and heading tables; 3: file checksums;
+# 4: no sentence vectors, term statistics or spans: the trained reader reads the text itself).
+FORMAT_VERSION = 4
 # Bump when reading, cleaning or sentence annotation changes, so unchanged files are
-# processed again (8: format-aware reading into blocks; 9: no sentence without a letter or digit).
-PROCESSING_VERSION = 9
+# processed again (8: format-aware reading into blocks; 9: no sentence without a letter or digit;
+# 10: sentences only, no spaCy annotation).
+PROCESSING_VERSION = 10
 
 CURRENT_FILE = "CURRENT"
 _OLD_BUILD_GRACE_SECONDS = 600
@@ -55,9 +55,7 @@ MANIFEST_FILE = "manifest.json"
 STORE_FILE = "store.sqlite3"
 CHUNK_INDEX_FILE = "chunks.faiss"
 CHUNK_VECTORS_FILE = "chunk_vectors.npy"
-SENTENCE_VECTORS_FILE = "sentence_vectors.npy"
 BM25_DIR = "bm25"
-TERM_STATS_FILE = "term_stats.json"
 CASED_WORDS_FILE = "cased_words.json"
 
 
@@ -236,9 +234,8 @@ def model_name_of(settings: Settings) -> str:
 class _PreparedDocument:
     source: SourceDocument
     layout: LaidOutDocument
-    sentence_spans: list[tuple[int, int, tuple[Span, ...]]]
+    sentences: list[Sentence]
     chunk_rows: list[tuple[int, int, str, int, int]]  # start, end, text, first, last (local)
-    sentence_vectors: np.ndarray | None = None
     chunk_vectors: np.ndarray | None = None
 
 
@@ -328,7 +325,6 @@ class _PreviousBuild:
         self.manifest = manifest
         self.store = Store(folder / STORE_FILE)
         self.chunk_vectors = np.load(folder / CHUNK_VECTORS_FILE, mmap_mode="r")
-        self.sentence_vectors = np.load(folder / SENTENCE_VECTORS_FILE, mmap_mode="r")
 
     @classmethod
     def open(
@@ -367,12 +363,11 @@ class _PreviousBuild:
         return _PreparedDocument(
             source=source,
             layout=layout,
-            sentence_spans=[(s.start, s.end, s.spans) for s in sentences],
+            sentences=[Sentence(s.start, s.end) for s in sentences],
             chunk_rows=[
                 (c.start, c.end, c.text, c.first_sentence - first_id, c.last_sentence - first_id)
                 for c in chunks
             ],
-            sentence_vectors=np.asarray(self.sentence_vectors[sentence_ids]),
             chunk_vectors=np.asarray(self.chunk_vectors[[c.id for c in chunks]]),
         )
 
@@ -440,7 +435,7 @@ def _prepare(
             _PreparedDocument(
                 source=source,
                 layout=layout,
-                sentence_spans=[(s.start, s.end, s.spans) for s in sentences],
+                sentences=sentences,
                 chunk_rows=[
                     (c.start, c.end, c.text, c.first_sentence, c.last_sentence) for c in chunks
                 ],
@@ -456,22 +451,17 @@ def _embed_new(
     batch_size: int,
     show: bool,
 ) -> int:
-    """Embed the chunks and sentences of documents that were not reused; returns chunk count."""
+    """Embed the chunks of documents that were not reused; returns how many."""
     todo = [d for d in prepared if d.chunk_vectors is None]
     if not todo:
         return 0
     embedder = embedder_factory()
-    texts: list[str] = []
-    for doc in todo:
-        texts += [row[2] for row in doc.chunk_rows]
-        texts += [doc.layout.text[start:end] for start, end, _ in doc.sentence_spans]
+    texts = [row[2] for doc in todo for row in doc.chunk_rows]
     vectors = _encode_with_progress(embedder, texts, batch_size, show)
     row = 0
     for doc in todo:
-        n_chunks, n_sentences = len(doc.chunk_rows), len(doc.sentence_spans)
-        doc.chunk_vectors = vectors[row : row + n_chunks]
-        doc.sentence_vectors = vectors[row + n_chunks : row + n_chunks + n_sentences]
-        row += n_chunks + n_sentences
+        doc.chunk_vectors = vectors[row : row + len(doc.chunk_rows)]
+        row += len(doc.chunk_rows)
     return sum(len(d.chunk_rows) for d in todo)
 
 
@@ -501,8 +491,8 @@ def _write_build(
         writer.add_document(_metadata_row(doc.source, doc.layout.text))
         writer.add_layout(doc.source.doc_id, doc.layout)
         sentence_ids = [
-            writer.add_sentence(doc.source.doc_id, position, start, end, spans)
-            for position, (start, end, spans) in enumerate(doc.sentence_spans)
+            writer.add_sentence(doc.source.doc_id, position, sentence.start, sentence.end)
+            for position, sentence in enumerate(doc.sentences)
         ]
         for position, (start, end, text, first, last) in enumerate(doc.chunk_rows):
             writer.add_chunk(
@@ -525,18 +515,10 @@ def _write_build(
     chunk_vectors = np.concatenate(
         [d.chunk_vectors for d in prepared if d.chunk_vectors is not None]
     )
-    sentence_vectors = np.concatenate(
-        [d.sentence_vectors for d in prepared if d.sentence_vectors is not None]
-    )
     np.save(folder / CHUNK_VECTORS_FILE, chunk_vectors.astype(np.float32))
-    np.save(folder / SENTENCE_VECTORS_FILE, sentence_vectors.astype(np.float32))
     kind = choose_index_kind(len(chunk_vectors))
     FaissIndex.build(chunk_vectors, kind).save(folder / CHUNK_INDEX_FILE)
     chunk_terms = [terms(t) for t in chunk_texts]
-    frequency = Counter(term for found in chunk_terms for term in set(found))
-    (folder / TERM_STATS_FILE).write_text(
-        json.dumps({"chunk_count": len(chunk_texts), "document_frequency": frequency})
-    )
     bm25 = bm25s.BM25()
     bm25.index([found or [""] for found in chunk_terms], show_progress=False)
     bm25.save(str(folder / BM25_DIR), show_progress=False)
@@ -550,7 +532,7 @@ def _write_build(
         chunk_overlap_sentences=settings.chunk_overlap_sentences,
         index_kind=kind,
         chunk_count=len(chunk_texts),
-        sentence_count=int(sentence_vectors.shape[0]),
+        sentence_count=sum(len(d.sentences) for d in prepared),
         files=corpus_fingerprint(
             settings.corpus_dir, follow_outside_links=settings.follow_outside_links
         ),

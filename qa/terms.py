@@ -1,13 +1,12 @@
 """The terms of a text for lexical matching: lowercased words, stop words out, Snowball-stemmed.
 
-BM25 retrieval and the reader's keyword overlap use the same terms, so a word that matches in
-one matches in the other ("investigated", "investigation" and "investigating" are one term).
+BM25 retrieval and the reader's check that an answer says more than its question use the same
+terms ("investigated", "investigation" and "investigating" are one term).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from functools import lru_cache
 
 import Stemmer
@@ -55,32 +54,6 @@ def words(text: str) -> list[str]:
 
 def stem(word: str) -> str:
     return str(_stemmer().stemWord(word))
-
-
-def irregular_lemma(word: str, lemma: str, part_of_speech: str, tag: str) -> str | None:
-    """The dictionary form of an irregular verb form whose stem misleads: "found" (find) must
-    not match "founded", "held" must match "hold". None when the word's own stem will do, and
-    for a base form ("did she *found* it"), which is its own lemma."""
-    if part_of_speech != "VERB" or tag in {"VB", "VBP"} or not lemma.isalpha():
-        return None
-    lemma = lemma.lower()
-    return lemma if stem(lemma) != stem(word.lower()) else None
-
-
-def with_lemmas(text: str, offset: int, lemmas: Iterable[tuple[int, int, str]]) -> str:
-    """``text`` (starting at ``offset`` in its document) with irregular verb forms replaced by
-    their lemmas, for matching terms; the text shown is never changed."""
-    pieces: list[str] = []
-    position = 0
-    for start, end, lemma in sorted(lemmas):
-        start, end = start - offset, end - offset
-        if start < position or end > len(text):
-            continue
-        pieces += [text[position:start], lemma]
-        position = end
-    if not pieces:
-        return text
-    return "".join(pieces) + text[position:]
 
 
 def terms(text: str) -> list[str]:

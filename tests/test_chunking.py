@@ -99,7 +99,7 @@ def documents(draw: st.DrawFn) -> tuple[str, list[Sentence]]:
     for piece in pieces:
         start = len(text)
         text += piece
-        sentences.append(Sentence(start, len(text), ()))
+        sentences.append(Sentence(start, len(text)))
         text += draw(_separator)
     return text, sentences
 

@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 import qa.indexing
 from qa import cli
 from qa.disk_space import is_disk_full
-from qa.indexing import BUILDS_DIR, TERM_STATS_FILE, current_build_dir
+from qa.indexing import BUILDS_DIR, CASED_WORDS_FILE, current_build_dir
 from qa.settings import Settings
 
 DEV_FULL = Path("/dev/full")
@@ -64,11 +64,11 @@ def test_each_librarys_full_disk_is_told_apart_from_other_failures(tmp_path: Pat
 
 @pytest.fixture()
 def full_disk_for_builds(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The next build's term statistics go to /dev/full, as to a disk with no room left."""
+    """The next build's capitalisation table goes to /dev/full, as to a disk with no room left."""
     write_build = qa.indexing._write_build
 
     def on_a_full_disk(folder: Path, *args: Any, **kwargs: Any) -> Any:
-        (folder / TERM_STATS_FILE).symlink_to(DEV_FULL)
+        (folder / CASED_WORDS_FILE).symlink_to(DEV_FULL)
         return write_build(folder, *args, **kwargs)
 
     monkeypatch.setattr(qa.indexing, "_write_build", on_a_full_disk)

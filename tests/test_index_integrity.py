@@ -26,9 +26,7 @@ from qa.indexing import (
     CHUNK_INDEX_FILE,
     CHUNK_VECTORS_FILE,
     MANIFEST_FILE,
-    SENTENCE_VECTORS_FILE,
     STORE_FILE,
-    TERM_STATS_FILE,
     build_index,
     current_build_dir,
     read_manifest,
@@ -61,9 +59,9 @@ DAMAGE: dict[str, Callable[[Path], None]] = {
     "store overwritten": lambda f: overwrite(f / STORE_FILE),
     "FAISS index truncated": lambda f: truncate(f / CHUNK_INDEX_FILE),
     "chunk vectors overwritten": lambda f: overwrite(f / CHUNK_VECTORS_FILE),
-    "sentence vectors removed": lambda f: (f / SENTENCE_VECTORS_FILE).unlink(),
+    "chunk vectors removed": lambda f: (f / CHUNK_VECTORS_FILE).unlink(),
     "a BM25 file truncated": lambda f: truncate(bm25_file(f)),
-    "term statistics overwritten": lambda f: overwrite(f / TERM_STATS_FILE),
+    "capitalisation table overwritten": lambda f: overwrite(f / CASED_WORDS_FILE),
     "capitalisation table removed": lambda f: (f / CASED_WORDS_FILE).unlink(),
     "manifest truncated": lambda f: truncate(f / MANIFEST_FILE),
 }
@@ -212,14 +210,14 @@ def test_a_byte_changed_in_place_with_its_times_put_back_is_still_found(
     folder = live_folder(index_copy)
     checksums = read_manifest(folder).checksums
     verify_build(folder, checksums, frozenset({MANIFEST_FILE}))  # digests now cached
-    path = folder / TERM_STATS_FILE
+    path = folder / CASED_WORDS_FILE
     status = path.stat()
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 1
     path.write_bytes(bytes(data))
     os.utime(path, ns=(status.st_atime_ns, status.st_mtime_ns))
     assert path.stat().st_size == status.st_size and path.stat().st_mtime_ns == status.st_mtime_ns
-    with pytest.raises(DamagedBuildError, match="term_stats.json has changed"):
+    with pytest.raises(DamagedBuildError, match="cased_words.json has changed"):
         verify_build(folder, checksums, frozenset({MANIFEST_FILE}))
 
 
@@ -232,5 +230,5 @@ def test_every_file_of_a_build_is_checksummed(index_copy: Settings) -> None:
         if p.is_file() and p.name != MANIFEST_FILE
     }
     assert recorded == on_disk
-    assert {STORE_FILE, CHUNK_INDEX_FILE, SENTENCE_VECTORS_FILE, CASED_WORDS_FILE} <= recorded
+    assert {STORE_FILE, CHUNK_INDEX_FILE, CHUNK_VECTORS_FILE, CASED_WORDS_FILE} <= recorded
     assert any(name.startswith(f"{BM25_DIR}/") for name in recorded)

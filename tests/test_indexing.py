@@ -25,9 +25,7 @@ from qa.indexing import (
     CHUNK_VECTORS_FILE,
     CURRENT_FILE,
     MANIFEST_FILE,
-    SENTENCE_VECTORS_FILE,
     STORE_FILE,
-    TERM_STATS_FILE,
     BuildReport,
     EmptyCorpusError,
     Manifest,
@@ -74,8 +72,6 @@ BUILD_FILES = (
     STORE_FILE,
     CHUNK_INDEX_FILE,
     CHUNK_VECTORS_FILE,
-    SENTENCE_VECTORS_FILE,
-    TERM_STATS_FILE,
     BM25_DIR,
 )
 
@@ -171,7 +167,7 @@ def test_changing_one_file_embeds_only_that_document(settings: Settings) -> None
     assert report.built and report.reason == "the corpus changed"
     assert report.reused_documents == 2
     assert report.embedded_chunks == changed.chunks
-    assert embedder.encoded == changed.chunks + changed.sentences
+    assert embedder.encoded == changed.chunks  # chunks only: sentences are not embedded
     answers = answer_texts(settings, "Which architect designed the Harbour Tower?")
     assert answers and "Jonas Berg" in answers[0]
 
@@ -185,7 +181,7 @@ def test_a_new_document_is_added_without_a_full_rebuild(settings: Settings) -> N
 
     mill = live_manifest(settings).documents["mill"]
     assert (report.documents, report.reused_documents) == (4, 3)
-    assert embedder.encoded == mill.chunks + mill.sentences
+    assert embedder.encoded == mill.chunks
     qa = answerer(settings)
     assert qa.document("mill") is not None
     response = qa.ask("When was the water mill at Grand Pre restored?")

@@ -1,22 +1,23 @@
-"""Terms for matching: irregular verb forms read as their lemmas, the text shown unchanged."""
+"""Terms for lexical matching: lowercased, stop words out, stemmed, compounds split."""
 
 from __future__ import annotations
 
-from qa.terms import irregular_lemma, terms, with_lemmas
+from qa.terms import has_letter_or_digit, terms
 
 
-def test_only_an_irregular_past_verb_form_gets_a_lemma() -> None:
-    assert irregular_lemma("found", "find", "VERB", "VBD") == "find"
-    assert irregular_lemma("held", "hold", "VERB", "VBN") == "hold"
-    assert irregular_lemma("founded", "found", "VERB", "VBD") is None  # its stem will do
-    assert irregular_lemma("found", "find", "VERB", "VB") is None  # "did she found it"
-    assert irregular_lemma("left", "left", "ADJ", "JJ") is None
+def test_forms_of_one_word_are_one_term() -> None:
+    assert terms("investigated") == terms("investigation") == terms("investigating")
 
 
-def test_lemmas_replace_their_words_for_matching_only() -> None:
-    sentence = "Researchers found evidence."
-    offset = 100  # the sentence's place in its document
-    matching = with_lemmas(sentence, offset, [(offset + 12, offset + 17, "find")])
-    assert matching == "Researchers find evidence."
-    assert terms(matching) == terms("researchers find evidence")
-    assert with_lemmas(sentence, offset, []) == sentence
+def test_stop_words_are_not_terms() -> None:
+    assert terms("What is it that they said?") == []
+
+
+def test_compounds_and_possessives_come_apart_and_dotted_abbreviations_stay_whole() -> None:
+    assert terms("China's anti-fraud drive") == terms("china anti fraud drive")
+    assert terms("the U.S. embassy") == terms("us embassy")
+
+
+def test_a_letter_or_digit_makes_text_wordy() -> None:
+    assert has_letter_or_digit("— 1998 —")
+    assert not has_letter_or_digit("“ ” — !")
