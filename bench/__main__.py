@@ -1,7 +1,8 @@
 """One command for every figure: `.venv/bin/python -m bench [--quick]`.
 
 Sections: index build and the encoder baseline; in-process `Answerer.ask` against the floor
-(one embedding + one FAISS search); /ask over HTTP and a load run against `qa serve --workers 2`;
+(one embedding + one FAISS search + one reader forward pass); our reader beside Haystack's
+with the same weights; /ask over HTTP and a load run against `qa serve --workers 2`;
 vector search at 10k / 100k / 1M synthetic vectors. Prints tables and writes
 bench/results/latest.json. Figures are printed, never asserted.
 """
@@ -40,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--clients", type=int, default=50, help="load: concurrent clients")
     parser.add_argument("--seconds", type=float, default=20.0, help="load: duration")
     parser.add_argument("--hnsw-1m", action="store_true", help="also build HNSW at 1M (slow)")
-    for section in ("build", "encoders", "ask", "http", "scale"):
+    for section in ("build", "encoders", "ask", "reader", "http", "scale"):
         parser.add_argument(f"--skip-{section}", action="store_true")
     return parser
 
@@ -77,6 +78,11 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_ask:
             _say(f"Answerer.ask over {len(questions)} questions x {args.rounds}")
             results["ask"] = measure_ask(settings, questions, args.rounds)
+        if not args.skip_reader:
+            _say("the reader beside Haystack's TransformersExtractiveReader, same weights")
+            from bench.reader import compare_readers
+
+            results["reader"] = compare_readers(settings, questions)
         if not args.skip_http:
             _say(f"HTTP: /ask, then {args.clients} clients for {args.seconds:.0f}s on 2 workers")
             from bench.serving import ServerUnavailableError, measure_serving

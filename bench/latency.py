@@ -1,8 +1,9 @@
 """In-process answering latency: `Answerer.ask` over the gold questions, against the floor.
 
-The floor is what any dense retriever must pay per question: one query embedding and one FAISS
-search, with the same model and the same index the answerer uses. Everything above it is
-question analysis, BM25, fusion, SQLite reads and the reader.
+The floor is what any retrieve-and-read system must pay per question: one query embedding, one
+FAISS search and one forward pass of the reader model over the windows it reads, with the same
+models and index the answerer uses. Everything above it is question analysis, BM25, fusion,
+SQLite reads, tokenising and the span search.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from dataclasses import asdict
 from pathlib import Path
 
 from bench.measures import Latency
+from bench.reader import retrieved_passages
 from qa.answering import Answerer
 from qa.indexing import CHUNK_INDEX_FILE, current_build_dir, read_manifest
+from qa.reader_model import window_contexts
 from qa.settings import Settings
 from qa.vectors import FaissIndex
 
@@ -41,9 +44,16 @@ def measure_ask(settings: Settings, questions: list[str], rounds: int = 1) -> di
     embedder = answerer._embedder
     candidates = settings.retrieval_candidates
 
+    model = answerer._reader_model
+    windows = {
+        question: window_contexts(model.tokenizer, question, texts, model.max_length, model.stride)
+        for question, texts in zip(questions, retrieved_passages(answerer, questions), strict=True)
+    }
+
     def floor(question: str) -> None:
         vector = embedder.encode([question])
         vectors.search(vector, candidates)
+        model.logits(windows[question])
 
     for question in questions[:WARM_UP_QUESTIONS]:
         answerer.ask(question)

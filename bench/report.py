@@ -124,7 +124,7 @@ def print_tables(results: dict[str, Any]) -> None:
                 [
                     ["Answerer.ask", a["ask"]["p50_ms"], a["ask"]["p95_ms"], a["ask"]["mean_ms"]],
                     [
-                        "floor: embed + FAISS",
+                        "floor: embed + FAISS + reader pass",
                         a["floor"]["p50_ms"],
                         a["floor"]["p95_ms"],
                         a["floor"]["mean_ms"],
@@ -139,6 +139,36 @@ def print_tables(results: dict[str, Any]) -> None:
                 ],
             )
         )
+    if "reader" in results:
+        r = results["reader"]
+        print("\n== reader: ours beside Haystack's, same weights and passages ==")
+        if "skipped" in r:
+            print(f"skipped: {r['skipped']}")
+        else:
+            print(
+                table(
+                    ["reader", "p50 ms", "p95 ms", "mean ms"],
+                    [
+                        [
+                            "qa SpanModel.read",
+                            r["ours"]["p50_ms"],
+                            r["ours"]["p95_ms"],
+                            r["ours"]["mean_ms"],
+                        ],
+                        [
+                            "Haystack TransformersExtractiveReader",
+                            r["haystack"]["p50_ms"],
+                            r["haystack"]["p95_ms"],
+                            r["haystack"]["mean_ms"],
+                        ],
+                    ],
+                )
+            )
+            print(
+                f"{r['questions']} questions, {r['passages']} passages each; ours is "
+                f"{r['speedup_p50']}x faster at p50; same best answer for "
+                f"{r['same_best_answer']:.0%} of questions"
+            )
     if "http" in results:
         h = results["http"]
         print("\n== over HTTP ==")
