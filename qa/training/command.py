@@ -62,6 +62,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="at most this many questions per dataset file (smoke runs)",
     )
     parser.add_argument("--max-steps", type=int, default=None, help="stop after this many steps")
+    parser.add_argument(
+        "--open-dev-questions",
+        type=int,
+        default=defaults.open_dev_questions,
+        help="answerable dev questions read over retrieved passages at the end (default 600)",
+    )
     parser.add_argument("--checkpoint-minutes", type=float, default=defaults.checkpoint_minutes)
 
 
@@ -86,6 +92,7 @@ def config_from(args: argparse.Namespace) -> TrainingConfig:
         use_qamr=not args.no_qamr,
         limit=args.limit,
         max_steps=args.max_steps,
+        open_dev_questions=args.open_dev_questions,
         checkpoint_minutes=args.checkpoint_minutes,
     )
 
@@ -122,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
         sets.dev,
         load_embedder(settings.resolved_model_path()),
         settings.fusion_dense_weight,
+        config.open_dev_questions,
     )
     print(
         f"train-reader: open dev: answerable F1 {open_figures.answerable_f1:.3f}, "

@@ -145,7 +145,7 @@ class Trainer:
         current = self.config.as_dict()
         # These may change on resume; a changed ``epochs`` re-plans the rest of the schedule
         # (the learning rate decays to zero at the new end).
-        for key in ("max_steps", "checkpoint_minutes", "out_dir", "epochs"):
+        for key in ("max_steps", "checkpoint_minutes", "out_dir", "epochs", "open_dev_questions"):
             saved.pop(key, None)
             current.pop(key, None)
         if saved != current:

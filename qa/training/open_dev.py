@@ -9,6 +9,7 @@ does, so the service's threshold is chosen here, not on single paragraphs.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -27,14 +28,22 @@ PASSAGES_READ = 8  # as the service reads for a single answer
 _CANDIDATES = 30  # from each ranker before fusion, as in the service
 
 
-def open_questions(examples: Sequence[Example]) -> list[tuple[Example, list[str]]]:
-    """Each answerable dev question, twice: over every dev context, and (made unanswerable)
-    over the contexts that neither are its own nor hold one of its answers."""
+def _sample(examples: Sequence[Example], size: int) -> list[Example]:
+    """``size`` of the answerable originals, the same ones on every run (chosen by id hash)."""
+    originals = [e for e in examples if e.answerable and e.kind == "original"]
+    originals.sort(key=lambda e: hashlib.sha256(e.id.encode()).hexdigest())
+    return originals[:size]
+
+
+def open_questions(
+    examples: Sequence[Example], size: int | None = None
+) -> list[tuple[Example, list[str]]]:
+    """Each of ``size`` answerable dev questions (all when None), twice: over every dev
+    context, and (made unanswerable) over the contexts that neither are its own nor hold one of
+    its answers."""
     contexts = sorted({e.context for e in examples})
     pairs: list[tuple[Example, list[str]]] = []
-    for example in examples:
-        if not example.answerable or example.kind != "original":
-            continue
+    for example in _sample(examples, len(examples) if size is None else size):
         pairs.append((example, contexts))
         others = [
             c for c in contexts if c != example.context and not mentions_an_answer(c, example)
@@ -83,10 +92,11 @@ def open_predictions(
     examples: Sequence[Example],
     embedder: Embedder,
     dense_weight: float = 0.4,
+    size: int | None = None,
     batch: int = 8,
 ) -> list[Prediction]:
     """Each question's best span over its retrieved passages, and that span's margin."""
-    pairs = open_questions(examples)
+    pairs = open_questions(examples, size)
     if not pairs:
         return []
     ranked = _ranked_contexts(pairs, embedder, dense_weight)
@@ -109,7 +119,11 @@ def open_predictions(
 
 
 def open_dev_figures(
-    model: SpanModel, examples: Sequence[Example], embedder: Embedder, dense_weight: float = 0.4
+    model: SpanModel,
+    examples: Sequence[Example],
+    embedder: Embedder,
+    dense_weight: float = 0.4,
+    size: int | None = None,
 ) -> DevFigures:
     """The dev figures as the service would get them, at the threshold chosen on them."""
-    return dev_figures(open_predictions(model, examples, embedder, dense_weight))
+    return dev_figures(open_predictions(model, examples, embedder, dense_weight, size))
