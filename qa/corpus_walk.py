@@ -46,14 +46,17 @@ def require_directory(corpus_dir: Path) -> None:
         raise NotADirectoryError(f"corpus path is not a folder: {corpus_dir}")
 
 
-def walk_corpus(corpus_dir: Path, *, follow_outside_links: bool = False) -> CorpusEntries:
-    """Every document file under ``corpus_dir``, recursively, and every entry skipped.
+def walk_corpus(
+    corpus_dir: Path, *, follow_outside_links: bool = False, max_file_bytes: int | None = None
+) -> CorpusEntries:
+    """Every document file under ``corpus_dir``, recursively, and every entry skipped (a file
+    over ``max_file_bytes`` among them: skipped whole and named, never cut short).
 
     Raises only when ``corpus_dir`` itself is missing or cannot be listed; anything below it
     that cannot be read is a ``SkippedEntry``.
     """
     require_directory(corpus_dir)
-    walk = _Walk(corpus_dir, follow_outside_links)
+    walk = _Walk(corpus_dir, follow_outside_links, max_file_bytes)
     walk.visit(corpus_dir, frozenset({corpus_dir.resolve()}))
     files = sorted(walk.files, key=lambda path: path.relative_to(corpus_dir).as_posix())
     skipped = sorted(walk.skipped, key=lambda entry: entry.path.relative_to(corpus_dir).as_posix())
@@ -61,8 +64,11 @@ def walk_corpus(corpus_dir: Path, *, follow_outside_links: bool = False) -> Corp
 
 
 class _Walk:
-    def __init__(self, corpus_dir: Path, follow_outside_links: bool) -> None:
+    def __init__(
+        self, corpus_dir: Path, follow_outside_links: bool, max_file_bytes: int | None
+    ) -> None:
         self.corpus_dir = corpus_dir
+        self.max_file_bytes = max_file_bytes
         self.root = corpus_dir.resolve()
         self.follow_outside_links = follow_outside_links
         self.files: list[Path] = []
@@ -103,7 +109,8 @@ class _Walk:
                     "(set QA_FOLLOW_OUTSIDE_LINKS=true to follow it)",
                 )
         try:
-            mode = os.stat(path).st_mode
+            status = os.stat(path)
+            mode = status.st_mode
         except OSError as error:
             return self.skip(path, f"could not be read ({_why(error)})")
 
@@ -126,8 +133,18 @@ class _Walk:
             kind = repr(path.suffix) if path.suffix else "(no suffix)"
             supported = ", ".join(SUPPORTED_SUFFIXES)
             return self.skip(path, f"unsupported file type {kind} (supported: {supported})")
+        if self.max_file_bytes is not None and status.st_size > self.max_file_bytes:
+            return self.skip(
+                path,
+                f"too large ({_megabytes(status.st_size)}, the limit is "
+                f"{_megabytes(self.max_file_bytes)}; raise QA_MAX_FILE_BYTES to read it)",
+            )
         self.files.append(path)
         return None
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:,.1f} MB"
 
 
 def _why(error: OSError) -> str:

@@ -85,10 +85,15 @@ def file_checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
-def list_corpus_files(corpus_dir: Path, *, follow_outside_links: bool = False) -> list[Path]:
+def list_corpus_files(
+    corpus_dir: Path, *, follow_outside_links: bool = False, max_file_bytes: int | None = None
+) -> list[Path]:
     """The document files under ``corpus_dir``, recursively, sorted by relative path (what
-    ``qa.corpus_walk`` keeps: no hidden entries, README.md, sidecar or links leading out)."""
-    return walk_corpus(corpus_dir, follow_outside_links=follow_outside_links).files
+    ``qa.corpus_walk`` keeps: no hidden entries, README.md, sidecar, links leading out or files
+    over the size limit)."""
+    return walk_corpus(
+        corpus_dir, follow_outside_links=follow_outside_links, max_file_bytes=max_file_bytes
+    ).files
 
 
 def read_metadata(corpus_dir: Path) -> dict[str, DocumentMetadata]:
@@ -175,7 +180,9 @@ def read_document(path: Path, metadata: DocumentMetadata | None = None) -> Sourc
     )
 
 
-def load_corpus(corpus_dir: Path, *, follow_outside_links: bool = False) -> CorpusLoad:
+def load_corpus(
+    corpus_dir: Path, *, follow_outside_links: bool = False, max_file_bytes: int | None = None
+) -> CorpusLoad:
     """Read every document under ``corpus_dir``; bad files and skipped entries become
     ``LoadFailure``s, each named with its reason.
 
@@ -191,7 +198,9 @@ def load_corpus(corpus_dir: Path, *, follow_outside_links: bool = False) -> Corp
         failures.append(LoadFailure(corpus_dir / METADATA_FILE, str(error)))
         sidecar = {}
 
-    entries = walk_corpus(corpus_dir, follow_outside_links=follow_outside_links)
+    entries = walk_corpus(
+        corpus_dir, follow_outside_links=follow_outside_links, max_file_bytes=max_file_bytes
+    )
     failures += [LoadFailure(entry.path, entry.reason) for entry in entries.skipped]
     documents: list[SourceDocument] = []
     paths = entries.files

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -25,7 +24,6 @@ import bm25s
 import numpy as np
 from filelock import FileLock
 from pydantic import BaseModel, Field, ValidationError
-from tqdm import tqdm
 
 from qa.chunking import chunk_document, without_wordless_sentences
 from qa.disk_space import DiskFullError, is_disk_full
@@ -33,6 +31,7 @@ from qa.documents import SourceDocument, file_checksum, list_corpus_files, load_
 from qa.embedding import Embedder, precision_suffix, resolve_precision
 from qa.integrity import DamagedBuildError, checksums_of, verify_build
 from qa.layout import LaidOutDocument, lay_out
+from qa.progress import ProgressMode, progress_mode, tracked
 from qa.sentences import Sentence, split_many
 from qa.settings import Settings
 from qa.store import Store, StoredDocument, StoreWriter
@@ -159,13 +158,17 @@ def verified_manifest(build_dir: Path) -> Manifest:
     return manifest
 
 
-def corpus_fingerprint(corpus_dir: Path, *, follow_outside_links: bool = False) -> dict[str, str]:
+def corpus_fingerprint(
+    corpus_dir: Path, *, follow_outside_links: bool = False, max_file_bytes: int | None = None
+) -> dict[str, str]:
     """Checksums of every file that shapes the index: the documents and the metadata sidecar.
 
     A file that cannot be read stands as the reason instead of a checksum: the loader reports
     it by name, and the index goes stale again once it can be read.
     """
-    paths = list_corpus_files(corpus_dir, follow_outside_links=follow_outside_links)
+    paths = list_corpus_files(
+        corpus_dir, follow_outside_links=follow_outside_links, max_file_bytes=max_file_bytes
+    )
     files = {str(p.relative_to(corpus_dir)): _checksum_or_reason(p) for p in paths}
     sidecar = corpus_dir / "metadata.json"
     if sidecar.is_file():
@@ -203,7 +206,9 @@ def staleness(settings: Settings, model_name: str) -> str:
     ):
         return "chunking settings changed"
     fingerprint = corpus_fingerprint(
-        settings.corpus_dir, follow_outside_links=settings.follow_outside_links
+        settings.corpus_dir,
+        follow_outside_links=settings.follow_outside_links,
+        max_file_bytes=settings.max_file_bytes,
     )
     if manifest.files != fingerprint:
         return "the corpus changed"
@@ -249,7 +254,7 @@ def build_index(
     """Bring the index in ``settings.index_dir`` up to date with ``settings.corpus_dir``."""
     index_dir = settings.index_dir
     (index_dir / BUILDS_DIR).mkdir(parents=True, exist_ok=True)
-    show = sys.stderr.isatty() if progress is None else progress
+    show = progress_mode(progress)
     started = time.perf_counter()
     with FileLock(str(index_dir / ".build.lock")):
         model_name = model_name_of(settings)
@@ -266,7 +271,9 @@ def build_index(
                 reason="up to date",
             )
         loaded = load_corpus(
-            settings.corpus_dir, follow_outside_links=settings.follow_outside_links
+            settings.corpus_dir,
+            follow_outside_links=settings.follow_outside_links,
+            max_file_bytes=settings.max_file_bytes,
         )
         failures = [
             ManifestFailure(file=_relative(f.path, settings.corpus_dir), reason=f.reason)
@@ -392,7 +399,7 @@ def _prepare(
     previous: _PreviousBuild | None,
     failures: list[ManifestFailure],
     settings: Settings,
-    show: bool,
+    show: ProgressMode,
 ) -> tuple[list[_PreparedDocument], int]:
     prepared: list[_PreparedDocument] = []
     fresh: list[tuple[SourceDocument, LaidOutDocument]] = []
@@ -410,13 +417,7 @@ def _prepare(
         fresh.append((source, layout))
     reused = len(prepared)
     annotated = split_many(layout.text for _, layout in fresh)
-    bar = tqdm(
-        zip(fresh, annotated, strict=True),
-        total=len(fresh),
-        disable=not show,
-        desc="annotating",
-        unit="doc",
-    )
+    bar = tracked(zip(fresh, annotated, strict=True), show, "reading sentences", len(fresh), "docs")
     for (source, layout), sentences in bar:
         chunks = chunk_document(
             source.doc_id,
@@ -449,7 +450,7 @@ def _embed_new(
     prepared: list[_PreparedDocument],
     embedder_factory: Callable[[], Embedder],
     batch_size: int,
-    show: bool,
+    show: ProgressMode,
 ) -> int:
     """Embed the chunks of documents that were not reused; returns how many."""
     todo = [d for d in prepared if d.chunk_vectors is None]
@@ -466,12 +467,13 @@ def _embed_new(
 
 
 def _encode_with_progress(
-    embedder: Embedder, texts: list[str], batch_size: int, show: bool
+    embedder: Embedder, texts: list[str], batch_size: int, show: ProgressMode
 ) -> np.ndarray:
     step = max(batch_size * 8, 1)
+    batches = (texts[i : i + step] for i in range(0, len(texts), step))
     parts = [
-        embedder.encode(texts[i : i + step])
-        for i in tqdm(range(0, len(texts), step), disable=not show, desc="embedding", unit="batch")
+        embedder.encode(batch)
+        for batch in tracked(batches, show, "embedding", len(texts), "chunks", size=len)
     ]
     return np.concatenate(parts) if parts else np.zeros((0, embedder.dimensions), np.float32)
 
@@ -534,7 +536,9 @@ def _write_build(
         chunk_count=len(chunk_texts),
         sentence_count=sum(len(d.sentences) for d in prepared),
         files=corpus_fingerprint(
-            settings.corpus_dir, follow_outside_links=settings.follow_outside_links
+            settings.corpus_dir,
+            follow_outside_links=settings.follow_outside_links,
+            max_file_bytes=settings.max_file_bytes,
         ),
         documents=documents,
         failures=failures,

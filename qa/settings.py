@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     # The corpus folder is the boundary: a symlink in it that leads outside is skipped (and
     # named) unless this is set.
     follow_outside_links: bool = False
+    # A document file larger than this is skipped whole and named in the build's report, never
+    # cut short: one huge file must not hold a build (and the server behind it) for an hour.
+    max_file_bytes: int = 100_000_000
 
     # Embedding model: a local folder. Empty means the bundled all-MiniLM-L6-v2 package.
     model_path: str = ""

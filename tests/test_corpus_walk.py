@@ -184,3 +184,22 @@ def test_build_and_server_go_on_past_every_bad_entry(
         assert client.get("/documents/leak").status_code == 404
         answer = client.post("/ask", json={"question": "What is the vault code?"}).json()
         assert "4711" not in str(answer)
+
+
+def test_a_file_over_the_size_limit_is_skipped_whole_and_named(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "tower.txt").write_text(GOOD, encoding="utf-8")
+    (corpus / "dump.txt").write_text(GOOD * 200, encoding="utf-8")
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", max_file_bytes=1_000)
+
+    report = build_index(settings, hashing_embedder, progress=False)
+
+    assert report.documents == 1
+    [failure] = report.failures
+    assert failure.file == "dump.txt"
+    assert failure.reason.startswith("too large (0.0 MB, the limit is 0.0 MB; raise QA_MAX")
+    # Raising the limit makes the index stale, and the file is then read whole.
+    raised = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", max_file_bytes=100_000)
+    assert staleness(raised, model_name_of(raised)) == "the corpus changed"
+    assert build_index(raised, hashing_embedder, progress=False).documents == 2
