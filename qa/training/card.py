@@ -87,6 +87,13 @@ def _bands_table(figures: DevFigures) -> str:
     )
 
 
+_QAMR = """
+- **QAMR** (Michael, Stanovsky, He, Dagan, Zettlemoyer: "Crowdsourcing Question-Answer Meaning
+  Representations", NAACL 2018), MIT licence: questions whose answers are spans of one
+  Wikipedia or Wikinews sentence (its dev and test files; a pair is kept where a validator's
+  answer shares a token with it)."""
+
+
 def model_card(
     figures: DevFigures,
     open_figures: DevFigures,
@@ -98,6 +105,11 @@ def model_card(
     sources = "\n".join(_row(name, values) for name, values in figures.by_source.items())
     kinds = "\n".join(f"| {kind} | {value:.3f} |" for kind, value in figures.by_kind.items())
     open_sources = "\n".join(_row(name, values) for name, values in open_figures.by_source.items())
+    qamr_tag = "\n- qamr" if config.use_qamr else ""
+    qamr = _QAMR if config.use_qamr else ""
+    length = f"{config.epochs} epochs" + (
+        f", stopped at {config.max_steps} steps" if config.max_steps else ""
+    )
     return f"""---
 language: en
 license: apache-2.0
@@ -105,8 +117,7 @@ library_name: transformers
 pipeline_tag: question-answering
 base_model: sentence-transformers/all-MiniLM-L6-v2
 datasets:
-- squadshifts
-- qamr
+- squadshifts{qamr_tag}
 ---
 
 # qa span reader (MiniLM-L6, SQuAD 2.0-style)
@@ -131,15 +142,11 @@ Loads unchanged with `AutoModelForQuestionAnswering.from_pretrained(PATH)` and w
 
 - **SQuADShifts** (Miller, Krauth, Recht, Schmidt: "The Effect of Natural Distribution Shift on
   Question Answering Models", ICML 2020), CC BY 4.0: crowd-written questions with answer spans
-  over new Wikipedia articles, Reddit comments and Amazon product reviews.
-- **QAMR** (Michael, Stanovsky, He, Dagan, Zettlemoyer: "Crowdsourcing Question-Answer Meaning
-  Representations", NAACL 2018), MIT licence: questions whose answers are spans of one
-  Wikipedia or Wikinews sentence (its dev and test files; a pair is kept where a validator's
-  answer shares a token with it).
+  over new Wikipedia articles, Reddit comments and Amazon product reviews.{qamr}
 - **Unanswerable examples, made** (neither dataset has any), two ways: the question with one
   name, number, date or place swapped for another of its kind that the passage never mentions
   ("edited"), and the question against the best other passage of its source that our retriever
-  (this encoder + BM25, reciprocal-rank fused) ranks high and that holds none of its answers
+  (this encoder + BM25, their scores fused) ranks high and that holds none of its answers
   ("retrieved"). They alternate, each falling back on the other where it cannot be made (few
   questions name something spaCy's tagger finds, so most are retrieved). About
   {config.negative_share:.0%} of the training examples are unanswerable.
@@ -156,7 +163,7 @@ Examples per set, by source and kind:
 ## Training procedure
 
 Windows of {config.max_length} tokens (question first, passage windows overlapping by
-{config.stride} tokens), {config.epochs} epochs, batch {config.batch_size}, AdamW at
+{config.stride} tokens), {length}, batch {config.batch_size}, AdamW at
 {config.learning_rate:g} with {config.warmup_share:.0%} linear warm-up then linear decay,
 weight decay {config.weight_decay:g}, bf16 autocast on CPU, seed {config.seed}. Weights stored
 in float16.
@@ -188,7 +195,8 @@ unanswerable questions:
 
 ### The dev split read as the service reads
 
-Each answerable dev question over the {PASSAGES_READ} paragraphs that our retriever ranks first
+Each of {config.open_dev_questions} answerable dev questions (a fixed sample, by a hash of
+their id) over the {PASSAGES_READ} paragraphs that our retriever ranks first
 among all dev paragraphs of the three sources, and again with every paragraph that answers it
 taken out of the pool (so it is unanswerable there); the best span of all passages against the
 threshold. The service's threshold and
