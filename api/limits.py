@@ -14,8 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import is_public_path, key_owner, matching_key, presented_key
-from api.errors import error_response
-from api.request_ids import request_id_of
+from api.errors import error_response_for
 
 
 class BodyTooLargeError(HTTPException):
@@ -46,7 +45,7 @@ class BodySizeLimitMiddleware:
         declared = Headers(scope=scope).get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
             error = BodyTooLargeError(self.max_bytes)
-            await error_response(413, error.detail, request_id_of(scope))(scope, receive, send)
+            await error_response_for(scope, 413, error.detail)(scope, receive, send)
             return
         received = 0
 
@@ -143,11 +142,11 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         seconds = max(1, math.ceil(wait))
-        response = error_response(
+        response = error_response_for(
+            scope,
             429,
             f"too many requests: the limit is {int(self.limiter.capacity)} a minute; "
             f"retry in {seconds} s",
-            request_id_of(scope),
             headers={"Retry-After": str(seconds)},
         )
         await response(scope, receive, send)

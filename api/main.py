@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
-from api import routes_ask, routes_chat, routes_openai, routes_page
+from api import routes_ask, routes_chat, routes_openai, routes_page, routes_responses
 from api.auth import ApiKeyMiddleware
 from api.errors import UnhandledErrorMiddleware, install_error_handlers
 from api.limits import BodySizeLimitMiddleware, RateLimitMiddleware, TokenBucketLimiter
@@ -62,7 +62,13 @@ def create_app(settings: Settings | None = None, answerer: Answerer | None = Non
     )
     app.state.settings = settings
     app.state.live_answerer = live
-    routers = [routes_ask.router, routes_chat.router, routes_openai.router, routes_page.router]
+    routers = [
+        routes_ask.router,
+        routes_chat.router,
+        routes_openai.router,
+        routes_responses.router,
+        routes_page.router,
+    ]
     for router in routers:
         app.include_router(router)
     # Every route by path and method, for the Allow header of a 405 (api.methods).

@@ -251,6 +251,10 @@ class Answerer:
             ],
         )
 
+    def count_tokens(self, text: str) -> int:
+        """``text`` in the reader model's tokens: what OpenAI-style usage figures count."""
+        return self._reader_model.count_tokens(text)
+
     def titles(self) -> dict[str, str]:
         """Every document's title by id, without reading the texts."""
         return dict(self._build.store.titles())
