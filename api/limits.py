@@ -24,27 +24,51 @@ class BodyTooLargeError(HTTPException):
     handlers (it turns any other exception there into a 400).
     """
 
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, f"the request body is larger than the limit of {limit} bytes")
+    def __init__(self, limit: int, what: str = "the request body") -> None:
+        super().__init__(413, f"{what} is larger than the limit of {limit} bytes")
+
+
+# A multipart body holds the file and a little framing (boundaries, part headers).
+MULTIPART_FRAMING_BYTES = 64 * 1024
 
 
 class BodySizeLimitMiddleware:
     """413 for a body over ``max_bytes``: at once from ``Content-Length``, else while streaming.
+    Uploads (``upload_paths``, with ``max_upload_bytes``) may be larger, by so much.
 
     The declared length alone is not trusted: a chunked body has none, and a client may lie.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        upload_paths: frozenset[str] = frozenset(),
+        max_upload_bytes: int = 0,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_paths = upload_paths
+        self.max_upload_bytes = max_upload_bytes
+
+    def _error(self, scope: Scope) -> BodyTooLargeError:
+        if scope.get("method") == "POST" and scope["path"] in self.upload_paths:
+            return BodyTooLargeError(self.max_upload_bytes, "the upload (QA_MAX_UPLOAD_BYTES)")
+        return BodyTooLargeError(self.max_bytes)
+
+    def _limit(self, scope: Scope) -> int:
+        if scope.get("method") == "POST" and scope["path"] in self.upload_paths:
+            return self.max_upload_bytes + MULTIPART_FRAMING_BYTES
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self._limit(scope)
         declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            error = BodyTooLargeError(self.max_bytes)
+        if declared.isdigit() and int(declared) > limit:
+            error = self._error(scope)
             await error_response_for(scope, 413, error.detail)(scope, receive, send)
             return
         received = 0
@@ -54,8 +78,8 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLargeError(self.max_bytes)
+                if received > limit:
+                    raise self._error(scope)
             return message
 
         await self.app(scope, receive_limited, send)

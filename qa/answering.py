@@ -180,6 +180,11 @@ class Answerer:
     def manifest(self) -> Manifest:
         return self._build.manifest
 
+    @property
+    def embedder(self) -> Embedder:
+        """The embedder questions are embedded with: new documents must be embedded alike."""
+        return self._embedder
+
     def ask(self, question: str, top_k: int = 5, history: Sequence[Turn] = ()) -> AskResponse:
         """Answer ``question`` (a follow-up of ``history`` if given) from the documents."""
         question = self._validated(question)
