@@ -166,11 +166,17 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
             )
         else:
             problems.append(f"{_field_name(location)}: {item.get('msg')}")
+    message = "; ".join(problems)
+    if not is_openai_path(request.url.path):
+        return error_response(422, message, request_id_of(request.scope))
+    # OpenAI's shape names one parameter: the first at fault, with OpenAI's word for the fault.
     first = errors[0] if errors else {}
     location = tuple(first.get("loc", ()))
     param = _field_name(location) if location[:1] == ("body",) and len(location) > 1 else None
     code = _OPENAI_CODES.get(str(first.get("type")), "invalid_value") if param else None
-    return error_response_for(request.scope, 422, "; ".join(problems), code, param=param)
+    return error_response(
+        422, message, request_id_of(request.scope), code, param=param, openai=True
+    )
 
 
 # OpenAI's codes for a field at fault, by pydantic's error type (any other: invalid_value).
