@@ -87,7 +87,8 @@ class _Pending:
     change: CorpusChange
     target: Path  # the document's place in the corpus
     aside: Path  # the hidden file it waits in (add) or is moved to (remove)
-    applied: bool = field(default=False)
+    created: list[Path] = field(default_factory=list)  # folders made for it, outermost first
+    applied: bool = False
 
 
 def checked_name(name: str) -> PurePosixPath:
@@ -119,6 +120,26 @@ def _require_inside(corpus: Path, target: Path, name: str) -> None:
         folder = folder.parent
     if not folder.resolve().is_relative_to(corpus):
         raise DocumentNameError(f"{name!r} leads outside the corpus folder (through a link)")
+
+
+def _make_folders(corpus: Path, folder: Path) -> list[Path]:
+    """Make ``folder`` and the missing ones above it; returns those made, outermost first."""
+    missing = []
+    while not folder.exists() and folder != corpus:
+        missing.append(folder)
+        folder = folder.parent
+    for made in reversed(missing):
+        made.mkdir(exist_ok=True)
+    return list(reversed(missing))
+
+
+def _remove_folders(created: list[Path]) -> None:
+    """Remove the folders an upload made, innermost first, if they are still empty."""
+    for folder in reversed(created):
+        try:
+            folder.rmdir()
+        except OSError:
+            return  # something else is in it now: keep it and those above
 
 
 def _check_readable(staged: Path) -> None:
@@ -166,25 +187,22 @@ class CorpusEditor:
         target = corpus / relative
         _require_inside(corpus, target, name)
         self._check_free(relative, target)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _require_inside(corpus, target, name)
+        created = _make_folders(corpus, target.parent)
         aside = target.parent / f".upload-{uuid.uuid4().hex}{relative.suffix}"
-        try:
-            aside.write_bytes(data)
-            _check_readable(aside)
-        except BaseException:
-            aside.unlink(missing_ok=True)
-            raise
         change = CorpusChange(
             change_id=uuid.uuid4().hex, action="add", doc_id=relative.stem, file=str(relative)
         )
-        with self._condition:  # checked again with the queue held: two uploads of one name
-            try:
+        try:
+            _require_inside(corpus, target, name)
+            aside.write_bytes(data)
+            _check_readable(aside)
+            with self._condition:  # checked again with the queue held: two uploads of one name
                 self._check_free(relative, target)
-            except CorpusEditError:
-                aside.unlink(missing_ok=True)
-                raise
-            return self._enqueue(_Pending(change, target, aside))
+                return self._enqueue(_Pending(change, target, aside, created=created))
+        except BaseException:
+            aside.unlink(missing_ok=True)
+            _remove_folders(created)
+            raise
 
     def remove(self, doc_id: str) -> CorpusChange:
         """Stage the removal of the document ``doc_id``."""
@@ -302,9 +320,9 @@ class CorpusEditor:
         for pending in reversed(batch):
             if pending.applied:
                 _revert(pending)
-            else:
-                if pending.change.action == "add":
-                    pending.aside.unlink(missing_ok=True)
+            elif pending.change.action == "add":
+                pending.aside.unlink(missing_ok=True)
+                _remove_folders(pending.created)
             self._settle(pending, "failed", reason=reason)
 
     def _settle(
@@ -334,6 +352,7 @@ def _revert(pending: _Pending) -> None:
     """Undo ``_apply``: an added file is dropped, a removed one put back."""
     if pending.change.action == "add":
         pending.target.unlink(missing_ok=True)
+        _remove_folders(pending.created)
     else:
         os.replace(pending.aside, pending.target)
     pending.applied = False

@@ -139,6 +139,7 @@ def test_removing_an_unknown_document_is_a_404(admin_app: AdminApp) -> None:
         (".hidden.txt", NEW_TEXT.encode(), 400, "invalid_document_name"),
         ("metadata.json", b"{}", 400, "invalid_document_name"),
         ("empty.txt", b"  \n", 422, "unreadable_document"),
+        ("towns/new/empty.txt", b"  \n", 422, "unreadable_document"),
         ("broken.pdf", b"%PDF-1.4 not really a pdf", 422, "unreadable_document"),
         ("tower.txt", NEW_TEXT.encode(), 409, "document_exists"),
         ("tower.md", NEW_TEXT.encode(), 409, "document_exists"),
