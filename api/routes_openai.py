@@ -147,6 +147,7 @@ class ChatCompletionRequest(BaseModel):
     prediction: JsonObject | None = None
     web_search_options: JsonObject | None = None
     prompt_cache_key: str | None = None
+    prompt_cache_retention: str | None = None
     safety_identifier: str | None = None
 
 
