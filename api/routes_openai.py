@@ -26,7 +26,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from api.errors import ApiError
 from api.openai_errors import OpenAIErrorResponse
@@ -92,6 +92,16 @@ class StreamOptions(BaseModel):
     include_obfuscation: bool | None = None
 
 
+def _boolean(value: object) -> object:
+    """Only true and false are booleans: ``Literal[False]`` alone would take 0 (0 == False)."""
+    if not isinstance(value, bool):
+        raise ValueError("Input should be a valid boolean")
+    return value
+
+
+# A switch that can only be off: what it would turn on is not available here.
+OnlyFalse = Annotated[Literal[False], BeforeValidator(_boolean)]
+
 ResponseFormat = Annotated[
     TextFormat | JsonObjectFormat | JsonSchemaFormat, Field(discriminator="type")
 ]
@@ -114,7 +124,7 @@ class ChatCompletionRequest(BaseModel):
     n: int | None = Field(
         default=None, ge=1, le=1, description="Only 1: there is one extracted answer"
     )
-    logprobs: Literal[False] | None = Field(
+    logprobs: OnlyFalse | None = Field(
         default=None, description="Not available: the answer is copied, not generated"
     )
     top_logprobs: int | None = Field(default=None, ge=0, le=0, description="Not available")

@@ -35,7 +35,7 @@ from api.openai_replies import (
     requested_fields,
 )
 from api.routes_chat import ChatServiceDep
-from api.routes_openai import MODEL_ID, OPENAI_ERRORS, ToolChoice
+from api.routes_openai import MODEL_ID, OPENAI_ERRORS, OnlyFalse, ToolChoice
 from qa.answering import AskResponse
 from qa.chat import ChatService
 
@@ -100,7 +100,7 @@ class ResponsesRequest(BaseModel):
         default=None, description="Not available: nothing is stored; send the turns in input"
     )
     conversation: None = Field(default=None, description="Not available: nothing is stored")
-    background: Literal[False] | None = Field(default=None, description="Not available")
+    background: OnlyFalse | None = Field(default=None, description="Not available")
     prompt: None = Field(default=None, description="Not available: no stored prompts")
     top_logprobs: int | None = Field(default=None, ge=0, le=0, description="Not available")
     store: bool | None = None
