@@ -127,6 +127,23 @@ def test_a_wrong_key_is_an_authentication_error(make_client: MakeClient) -> None
     assert [m.id for m in openai_over(http, "secret").models.list()] == ["qa-extractive"]
 
 
+def test_the_rate_limit_is_a_rate_limit_error(make_client: MakeClient) -> None:
+    limited = openai_over(make_client(rate_limit_per_minute=1))
+    limited.models.list()
+    with pytest.raises(openai.RateLimitError) as raised:
+        limited.models.list()
+    error = error_of(raised)
+    assert (error["type"], error["code"]) == ("rate_limit_error", "rate_limit_exceeded")
+
+
+def test_a_body_over_the_limit_is_a_413_in_openai_shape(make_client: MakeClient) -> None:
+    small = openai_over(make_client(max_body_bytes=200))
+    with pytest.raises(openai.APIStatusError) as raised:
+        ask(small, "why " * 100)
+    assert raised.value.status_code == 413
+    assert error_of(raised)["type"] == "invalid_request_error"
+
+
 def test_an_unknown_route_under_v1_is_not_found_in_openai_shape(oa: OpenAI) -> None:
     with pytest.raises(openai.NotFoundError) as raised:
         oa.embeddings.create(model="qa-extractive", input="hello")
@@ -167,13 +184,22 @@ def test_tools_are_accepted_and_never_called(oa: OpenAI) -> None:
 
 
 def test_usage_counts_the_reader_models_tokens(oa: OpenAI, answerer: Answerer) -> None:
+    from transformers import AutoTokenizer
+
+    folder = answerer.settings.resolved_reader_path()
+    tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+
+    def tokens(text: str) -> int:
+        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
     completion = ask(oa)
     usage = completion.usage
     content = completion.choices[0].message.content or ""
     assert usage is not None
-    assert usage.prompt_tokens == answerer.count_tokens(QUESTION) > 0
-    assert usage.completion_tokens == answerer.count_tokens(content) > 0
+    assert usage.prompt_tokens == tokens(QUESTION) > 0
+    assert usage.completion_tokens == tokens(content) > 0
     assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
+    assert answerer.count_tokens(content) == usage.completion_tokens
 
 
 def test_the_streamed_usage_comes_once_when_asked_for(oa: OpenAI) -> None:
@@ -300,3 +326,20 @@ def test_a_stored_response_cannot_be_continued(oa: OpenAI) -> None:
     with pytest.raises(openai.BadRequestError) as raised:
         oa.responses.create(model="qa-extractive", input=QUESTION, previous_response_id="resp_1")
     assert error_of(raised)["param"] == "previous_response_id"
+
+
+def test_a_stream_that_fails_after_it_began_ends_in_response_failed(
+    oa: OpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object) -> None:
+        raise RuntimeError("the reader fell over")
+
+    monkeypatch.setattr("api.routes_responses.answer_conversation", broken)
+    events = list(oa.responses.create(model="qa-extractive", input=QUESTION, stream=True))
+    assert [event.type for event in events] == [
+        "response.created",
+        "response.in_progress",
+        "response.failed",
+    ]
+    assert events[-1].response.status == "failed"
+    assert events[-1].response.error is not None
