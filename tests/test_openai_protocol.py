@@ -14,10 +14,12 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import openai
 import pytest
 from conftest import hashing_embedder
 from fastapi.testclient import TestClient
+from live_server import free_port_between, server_in_thread
 from openai import OpenAI
 from pydantic import BaseModel
 
@@ -343,3 +345,29 @@ def test_a_stream_that_fails_after_it_began_ends_in_response_failed(
     ]
     assert events[-1].response.status == "failed"
     assert events[-1].response.error is not None
+
+
+def test_over_a_real_socket_each_event_is_framed_as_openai_frames_it(
+    answerer: Answerer,
+) -> None:
+    with server_in_thread(
+        create_app(answerer.settings, answerer), free_port_between(18100, 18199)
+    ) as url:
+        body = {"model": "qa-extractive", "input": QUESTION, "stream": True}
+        with httpx.stream("POST", f"{url}/v1/responses", json=body, timeout=60) as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            blocks = response.read().decode().strip().split("\n\n")
+        streamed = list(
+            openai_over_url(url).responses.create(
+                model="qa-extractive", input=QUESTION, stream=True
+            )
+        )
+    for block in blocks:
+        event, data = block.split("\n")
+        assert event.startswith("event: ") and data.startswith("data: ")
+        assert json.loads(data.removeprefix("data: "))["type"] == event.removeprefix("event: ")
+    assert len(blocks) == len(streamed) and streamed[-1].type == "response.completed"
+
+
+def openai_over_url(url: str) -> OpenAI:
+    return OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0, timeout=60)
