@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
@@ -36,6 +37,9 @@ logger = logging.getLogger("qa.corpus_edits")
 
 _MAX_NAME_CHARS = 255
 _KEPT_STATES = 1000  # the outcomes of the last so many changes can be looked up
+# Staged files older than this (since their last rename) are a stopped server's leftovers;
+# younger ones may be another worker process's change in progress.
+_LEFTOVER_SECONDS = 3600.0
 
 
 class CorpusEditError(Exception):
@@ -162,6 +166,7 @@ class CorpusEditor:
         embedder_factory: Callable[[], Embedder],
         build: Callable[..., BuildReport] = build_index,
         on_published: Callable[[], None] = lambda: None,
+        leftover_seconds: float = _LEFTOVER_SECONDS,
     ) -> None:
         self.settings = settings
         self._embedder_factory = embedder_factory
@@ -172,6 +177,7 @@ class CorpusEditor:
         self._busy = False
         self._worker: threading.Thread | None = None
         self._changes: OrderedDict[str, CorpusChange] = OrderedDict()
+        _recover(settings.corpus_dir, leftover_seconds)
 
     # --- requests ------------------------------------------------------------------------------
 
@@ -188,7 +194,7 @@ class CorpusEditor:
         _require_inside(corpus, target, name)
         self._check_free(relative, target)
         created = _make_folders(corpus, target.parent)
-        aside = target.parent / f".upload-{uuid.uuid4().hex}{relative.suffix}"
+        aside = target.parent / f"{_UPLOAD_PREFIX}{uuid.uuid4().hex}{relative.suffix}"
         change = CorpusChange(
             change_id=uuid.uuid4().hex, action="add", doc_id=relative.stem, file=str(relative)
         )
@@ -214,7 +220,7 @@ class CorpusEditor:
             if target is None or target in leaving:
                 raise DocumentNotFoundError(f"no document with id {doc_id!r} in the corpus")
             relative = target.relative_to(corpus).as_posix()
-            aside = target.parent / f".removed-{uuid.uuid4().hex}-{target.name}"
+            aside = target.parent / f"{_REMOVED_PREFIX}{uuid.uuid4().hex}-{target.name}"
             change = CorpusChange(
                 change_id=uuid.uuid4().hex, action="remove", doc_id=doc_id, file=relative
             )
@@ -335,6 +341,28 @@ class CorpusEditor:
             logger.warning("corpus change %s failed: %s", pending.change.file, reason)
         with self._condition:
             self._record(pending.change)
+
+
+_UPLOAD_PREFIX = ".upload-"
+_REMOVED_PREFIX = ".removed-"
+
+
+def _recover(corpus: Path, older_than: float) -> None:
+    """What a server stopped mid-change left behind: staged uploads (never applied) are
+    dropped, documents moved aside for a removal that was never confirmed are put back."""
+    if not corpus.is_dir():
+        return
+    cutoff = time.time() - older_than
+    for path in sorted(corpus.rglob(".*")):
+        if not path.is_file() or path.is_symlink() or path.stat().st_ctime > cutoff:
+            continue
+        if path.name.startswith(_UPLOAD_PREFIX):
+            path.unlink(missing_ok=True)
+        elif path.name.startswith(_REMOVED_PREFIX):
+            original = path.with_name(path.name.removeprefix(_REMOVED_PREFIX).partition("-")[2])
+            if original.name and not original.exists():
+                os.replace(path, original)
+                logger.warning("put back %s: its removal was never indexed", original)
 
 
 def _apply(pending: _Pending) -> None:

@@ -262,3 +262,20 @@ def test_only_the_new_document_is_embedded(admin_app: AdminApp, index_copy: Sett
         == "indexed"
     )
     assert embedded and all("Glass Library" in text or "Okafor" in text for text in embedded)
+
+
+def test_what_a_stopped_server_left_midway_is_cleaned_up(
+    admin_app: AdminApp, index_copy: Settings
+) -> None:
+    corpus = index_copy.corpus_dir
+    (corpus / "bridge.txt").rename(corpus / ".removed-0123abcd-bridge.txt")
+    (corpus / ".upload-4567ef.txt").write_text(NEW_TEXT)
+    admin_app()  # younger than an hour: perhaps another worker's change in progress
+    assert ".upload-4567ef.txt" in folder_state(index_copy)[0]
+    CorpusEditor(index_copy, hashing_embedder, leftover_seconds=0)
+    assert folder_state(index_copy)[0] == [
+        "bridge.txt",
+        "festival.txt",
+        "metadata.json",
+        "tower.txt",
+    ]
