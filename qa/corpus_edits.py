@@ -303,7 +303,7 @@ class CorpusEditor:
             logger.exception("the index build for %d corpus change(s) failed", len(applied))
             self._undo(applied, f"the index could not be rebuilt: {error}")
             return
-        unindexed = self._unindexed(applied, report)
+        unindexed = self._unindexed(applied)
         if unindexed:  # read at upload, yet the build found nothing to index in it
             self._undo(unindexed, "the index build found no text to index in the file")
             applied = [p for p in applied if p not in unindexed]
@@ -317,7 +317,8 @@ class CorpusEditor:
                 pending.aside.unlink(missing_ok=True)
             self._settle(pending, "indexed", build_id=report.build_id)
 
-    def _unindexed(self, applied: list[_Pending], report: BuildReport) -> list[_Pending]:
+    def _unindexed(self, applied: list[_Pending]) -> list[_Pending]:
+        """The additions the live build does not hold (the build could not index them)."""
         build_dir = current_build_dir(self.settings.index_dir)
         indexed = set(read_manifest(build_dir).documents) if build_dir else set()
         return [p for p in applied if p.change.action == "add" and p.change.doc_id not in indexed]
