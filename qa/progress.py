@@ -53,7 +53,7 @@ class ProgressLines:
         self.stage, self.total, self.unit = stage, total, unit
         self.stream = stream or sys.stderr
         self.every = LINE_EVERY_SECONDS if every is None else every
-        self.done = 0
+        self.done = self.written = 0
         self.started = self.last = time.monotonic()
 
     def update(self, count: int = 1) -> None:
@@ -64,10 +64,11 @@ class ProgressLines:
             self._write(now)
 
     def close(self) -> None:
-        if self.done and time.monotonic() - self.started >= self.every:
+        if self.done != self.written and time.monotonic() - self.started >= self.every:
             self._write(time.monotonic())
 
     def _write(self, now: float) -> None:
+        self.written = self.done
         elapsed = max(now - self.started, 1e-9)
         rate = self.done / elapsed
         line = f"qa: {self.stage}: {self.done:,}/{self.total:,} {self.unit}, "
