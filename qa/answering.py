@@ -102,6 +102,14 @@ class PageView(BaseModel):
     end: int = Field(ge=0)
 
 
+class HeadingView(BaseModel):
+    """A heading of a document: ``text[start:end]`` is its title; level 1 is the title's."""
+
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    level: int = Field(ge=1)
+
+
 class DocumentView(BaseModel):
     """A document as the API shows it: ``text`` is what citation offsets point into."""
 
@@ -114,6 +122,10 @@ class DocumentView(BaseModel):
     pages: list[PageView] = Field(
         default_factory=list,
         description="Page boundaries in text, for paged documents (PDF); empty for others",
+    )
+    headings: list[HeadingView] = Field(
+        default_factory=list,
+        description="Where the headings lie in text (Markdown, HTML, DOCX), to draw them as such",
     )
 
 
@@ -255,6 +267,10 @@ class Answerer:
             pages=[
                 PageView(page=p.number, start=p.start, end=p.end)
                 for p in self._build.store.pages(doc_id)
+            ],
+            headings=[
+                HeadingView(start=h.start, end=h.end, level=max(1, h.level))
+                for h in self._build.store.headings(doc_id)
             ],
         )
 

@@ -28,9 +28,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def server_in_thread(app: FastAPI) -> Iterator[str]:
-    """Serves ``app`` on a free localhost port until the block ends; yields its base URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning")
+def server_in_thread(app: FastAPI, port: int | None = None) -> Iterator[str]:
+    """Serves ``app`` on ``port`` (default: a free one) until the block ends; yields its URL."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=port or free_port(), log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
