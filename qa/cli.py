@@ -191,11 +191,27 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     )
 
 
-def _new_run_dir() -> Path:
-    """eval/runs/<UTC time>: a fresh, untracked folder per run."""
+def _new_run_dir(prefix: str = "") -> Path:
+    """eval/runs/<prefix><UTC time>: a fresh, untracked folder per run."""
     from datetime import UTC, datetime
 
-    return EVAL_RUNS_DIR / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return EVAL_RUNS_DIR / (prefix + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"))
+
+
+def _cmd_feedback_export(args: argparse.Namespace) -> int:
+    from qa.feedback import CANDIDATES_FILE, REVIEW_FILE, export_feedback
+    from qa.sessions import SessionPolicy, open_session_store
+
+    settings = _settings(args)
+    store = open_session_store(settings.sessions_url(), SessionPolicy.of(settings))
+    folder = Path(args.out) if args.out else _new_run_dir("feedback-")
+    report = export_feedback(store, folder)
+    print(
+        f"{report.candidates} rated 👍: {folder / CANDIDATES_FILE} (gold candidates to review); "
+        f"{report.needs_review} rated 👎: {folder / REVIEW_FILE} (answers to fill in)",
+        file=sys.stderr,
+    )
+    return EXIT_ANSWERED
 
 
 def _cmd_train_reader(args: argparse.Namespace) -> int:
@@ -279,6 +295,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--write-baseline", action="store_true", help="save this run's figures as the new baseline"
     )
     evaluate.set_defaults(run=_cmd_eval, parser=evaluate)
+
+    feedback = commands.add_parser("feedback", help="what people said about the answers")
+    feedback_commands = feedback.add_subparsers(dest="feedback_command", required=True)
+    export = feedback_commands.add_parser(
+        "export",
+        parents=[common],
+        help="write rated answers as candidate gold items (eval/gold.jsonl format)",
+        description="Rated turns from the session store (QA_DATABASE_URL, or the SQLite file "
+        "beside the index) as gold items for a person to review before adding to eval/.",
+    )
+    export.add_argument(
+        "--out", metavar="DIR", help="folder for the two files (default: eval/runs/feedback-<time>)"
+    )
+    export.set_defaults(run=_cmd_feedback_export, parser=export)
+    feedback.set_defaults(parser=feedback)
 
     from qa.training.command import add_arguments
 

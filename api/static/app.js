@@ -171,6 +171,44 @@ function fillTurn(item, response) {
   return item;
 }
 
+// 👍/👎 under an answer (and an optional comment), kept with the turn on the server.
+function addFeedback(item, sessionId, position, existing) {
+  if (!sessionId || position === undefined || position === null) return;
+  const path = `/sessions/${encodeURIComponent(sessionId)}/turns/${position}/feedback`;
+  const status = el("span", { class: "feedback-status", role: "status" });
+  const comment = el("input", { type: "text", class: "feedback-comment", maxlength: "2000",
+    "aria-label": "What was wrong or right about it (optional)", placeholder: "Add a comment (optional)" });
+  const commentForm = el("form", { class: "feedback-form" }, comment,
+    el("button", { type: "submit", class: "quiet" }, "Send comment"));
+  commentForm.hidden = true;
+  const buttons = {};
+  const send = async (rating, text) => {
+    status.textContent = "Saving…";
+    try {
+      await api(path, { method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ rating, comment: text }) });
+      for (const [name, button] of Object.entries(buttons)) button.setAttribute("aria-pressed", String(name === rating));
+      status.textContent = text ? "Thanks: your rating and comment are saved." : "Thanks: your rating is saved.";
+      commentForm.hidden = Boolean(text);
+      if (!text) comment.focus();
+    } catch (error) {
+      status.textContent = `Your rating could not be saved: ${error.message || "the server could not be reached"}.`;
+    }
+  };
+  for (const [rating, symbol, label] of [["up", "👍", "Good answer"], ["down", "👎", "Wrong answer"]]) {
+    buttons[rating] = el("button", { type: "button", class: `quiet rate rate-${rating}`,
+      "aria-label": label, title: label, "aria-pressed": String(existing && existing.rating === rating),
+      onclick: () => send(rating, "") }, symbol);
+  }
+  commentForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const rating = buttons.up.getAttribute("aria-pressed") === "true" ? "up" : "down";
+    send(rating, comment.value.trim());
+  });
+  item.querySelector(".reply").append(
+    el("div", { class: "feedback" }, buttons.up, buttons.down, status, commentForm));
+}
+
 // What went wrong, in words a reader can act on, with a button that asks again.
 function failTurn(item, error, retry) {
   item.classList.remove("pending");
@@ -216,9 +254,10 @@ function reveal(item) {
   item.scrollIntoView({ block: fits ? "end" : "start", behavior: reducedMotion() ? "auto" : "smooth" });
 }
 
-function showTurn(question, response) {
+function showTurn(turn) {
   $("empty").hidden = true;
-  const item = fillTurn(pendingTurn(question), response);
+  const item = fillTurn(pendingTurn(turn.question), turn.response);
+  addFeedback(item, state.sessionId, turn.position, turn.feedback);
   $("turns").append(item);
   reveal(item);
 }
@@ -400,6 +439,7 @@ async function submitQuestion(event) {
       const response = await ask(message, idempotencyKey);
       setSession(response.session_id);
       fillTurn(item, response);
+      addFeedback(item, response.session_id, response.turn_position, null);
     } catch (error) {
       if (error instanceof ApiKeyNeeded) {
         handleError(error, send);
@@ -438,7 +478,7 @@ async function restoreSession() {
     while (start !== null) {
       const path = `/sessions/${encodeURIComponent(state.sessionId)}?start=${start}&limit=100`;
       const page = await api(path);
-      for (const turn of page.turns) showTurn(turn.question, turn.response);
+      for (const turn of page.turns) showTurn(turn);
       start = page.next_start;
     }
   } catch (error) {
