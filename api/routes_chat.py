@@ -171,7 +171,11 @@ def delete_session(session_id: str, store: SessionStoreDep, owner: OwnerDep) -> 
 @router.post(
     "/sessions/{session_id}/turns/{position}/feedback",
     response_model=TurnFeedback,
-    responses={**_ERRORS, **_FULL_DISK},
+    responses={
+        400: {"model": ErrorResponse, "description": "The body is not JSON"},
+        **_ERRORS,
+        **_FULL_DISK,
+    },
 )
 def give_feedback(
     session_id: str,
