@@ -405,3 +405,27 @@ def test_on_a_phone_the_header_is_compact_and_motion_is_reduced(phone: Any, url:
     expect(dot).to_be_visible()
     assert dot.evaluate("d => getComputedStyle(d).animationName") == "none"
     phone.screenshot(path=str(SHOTS / "qa-page-phone.png"))
+
+
+# --- feedback ---------------------------------------------------------------------------------
+
+
+def test_every_answer_can_be_rated_and_commented_and_the_rating_is_kept(
+    page: Any, url: str
+) -> None:
+    page.goto(url + "/")
+    turn = _answered(page, ANSWERABLE)
+    turn.locator("button.rate-down").click()
+    expect(turn.locator(".feedback-status")).to_have_text("Thanks: your rating is saved.")
+    expect(turn.locator("button.rate-down")).to_have_attribute("aria-pressed", "true")
+    expect(turn.locator(".feedback-comment")).to_be_focused()
+    page.keyboard.type("The tower had two architects")
+    page.keyboard.press("Enter")
+    expect(turn.locator(".feedback-status")).to_contain_text("comment are saved")
+    page.screenshot(path=str(SHOTS / "qa-page-feedback.png"))
+    session_id = page.evaluate("sessionStorage.getItem('qa.session_id')")
+    stored = page.evaluate(f"fetch('/sessions/{session_id}').then((r) => r.json())")
+    assert stored["turns"][0]["feedback"]["rating"] == "down"
+    assert stored["turns"][0]["feedback"]["comment"] == "The tower had two architects"
+    page.reload()  # the rating comes back with the session
+    expect(page.locator(".turn button.rate-down")).to_have_attribute("aria-pressed", "true")

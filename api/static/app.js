@@ -195,10 +195,12 @@ function addFeedback(item, sessionId, position, existing) {
       status.textContent = `Your rating could not be saved: ${error.message || "the server could not be reached"}.`;
     }
   };
-  for (const [rating, symbol, label] of [["up", "👍", "Good answer"], ["down", "👎", "Wrong answer"]]) {
+  // Words beside the symbols: they say what a click means, also where no emoji font is.
+  for (const [rating, symbol, word, label] of [
+    ["up", "👍", "Right", "Good answer"], ["down", "👎", "Wrong", "Wrong answer"]]) {
     buttons[rating] = el("button", { type: "button", class: `quiet rate rate-${rating}`,
-      "aria-label": label, title: label, "aria-pressed": String(existing && existing.rating === rating),
-      onclick: () => send(rating, "") }, symbol);
+      "aria-label": label, title: label, "aria-pressed": String(Boolean(existing && existing.rating === rating)),
+      onclick: () => send(rating, "") }, el("span", { "aria-hidden": "true" }, symbol), ` ${word}`);
   }
   commentForm.addEventListener("submit", (event) => {
     event.preventDefault();
