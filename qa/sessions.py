@@ -444,7 +444,7 @@ class SqliteSessionStore:
         """Every rated turn of every owner, oldest session first: for `qa feedback export`."""
         rows = self._db().execute(
             "SELECT t.session_id, t.position, t.body FROM turns t JOIN sessions s"
-            " ON s.id = t.session_id ORDER BY s.created, t.session_id, t.position"
+            " ON s.id = t.session_id ORDER BY s.created, s.rowid, t.position"
         )
         return rated_in_order(
             (session_id, stored_turn(body, pos)) for session_id, pos, body in rows

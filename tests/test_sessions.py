@@ -458,7 +458,7 @@ def test_feedback_is_kept_with_its_turn_and_listed_for_export(store: SessionStor
     assert [t.feedback for t in all_turns(store, first)][0] is None
     assert all_turns(store, first)[1].feedback == TurnFeedback(rating="down", comment="not then")
     rated = store.rated_turns()  # every owner's, for the person who exports them
-    assert [(r.turn.question, r.earlier_questions) for r in rated] == [
+    assert sorted((r.turn.question, r.earlier_questions) for r in rated) == [
         ("When?", ["Who built it?"]),
         ("Where?", []),
     ]
