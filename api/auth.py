@@ -18,8 +18,7 @@ from pydantic import SecretStr
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.errors import error_response
-from api.request_ids import request_id_of
+from api.errors import error_response_for
 from qa.sessions import PUBLIC_OWNER
 
 # Probes, the chat page and its assets: what a load balancer or a browser fetches unasked;
@@ -89,7 +88,5 @@ class ApiKeyMiddleware:
             if presented is None
             else "wrong API key"
         )
-        response = error_response(
-            401, message, request_id_of(scope), headers={"WWW-Authenticate": "Bearer"}
-        )
+        response = error_response_for(scope, 401, message, headers={"WWW-Authenticate": "Bearer"})
         await response(scope, receive, send)

@@ -1,4 +1,5 @@
-"""One JSON error shape for every 4xx and 5xx: ``{"error": {"code", "message", "request_id"}}``.
+"""One JSON error shape for every 4xx and 5xx: ``{"error": {"code", "message", "request_id"}}``;
+under ``/v1/`` OpenAI's instead (``api.openai_errors``), so OpenAI's clients read it.
 
 FastAPI's own errors (validation, unknown route, wrong method), the library's errors and
 anything unexpected are all turned into it here, so a client parses one shape.
@@ -17,6 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.methods import allowed_methods, received_method
+from api.openai_errors import is_openai_path, openai_error_body, openai_status
 from api.request_ids import REQUEST_ID_HEADER, loggable_path, request_id_of
 from qa.answering import InvalidQuestionError
 from qa.sessions import (
@@ -63,13 +65,19 @@ class ApiError(Exception):
     """An error the API means to return, with its status, code and a message for people."""
 
     def __init__(
-        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+        param: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers or {}
+        self.param = param  # the request field at fault, for OpenAI's shape under /v1/
 
 
 def error_response(
@@ -78,25 +86,47 @@ def error_response(
     request_id: str,
     code: str | None = None,
     headers: dict[str, str] | None = None,
+    *,
+    param: str | None = None,
+    openai: bool = False,
 ) -> JSONResponse:
-    body = ErrorResponse(
-        error=ErrorDetail(
-            code=code or _CODES.get(status, HTTPStatus(status).phrase.lower().replace(" ", "_")),
-            message=message,
-            request_id=request_id,
+    """The error in our shape, or with ``openai`` in OpenAI's (and its status: 400 for 422)."""
+    code = code or _CODES.get(status, HTTPStatus(status).phrase.lower().replace(" ", "_"))
+    headers = {**(headers or {}), REQUEST_ID_HEADER: request_id}
+    if openai:
+        status = openai_status(status)
+        return JSONResponse(
+            openai_error_body(status, message, code, param), status_code=status, headers=headers
         )
-    )
-    return JSONResponse(
-        body.model_dump(),
-        status_code=status,
-        headers={**(headers or {}), REQUEST_ID_HEADER: request_id},
+    body = ErrorResponse(error=ErrorDetail(code=code, message=message, request_id=request_id))
+    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+def error_response_for(
+    scope: Scope,
+    status: int,
+    message: str,
+    code: str | None = None,
+    headers: dict[str, str] | None = None,
+    param: str | None = None,
+) -> JSONResponse:
+    """``error_response`` for the request of ``scope``: its request id, and OpenAI's shape
+    where the path is under ``/v1/``."""
+    return error_response(
+        status,
+        message,
+        request_id_of(scope),
+        code,
+        headers,
+        param=param,
+        openai=is_openai_path(str(scope.get("path", ""))),
     )
 
 
 async def _api_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ApiError)
-    return error_response(
-        error.status, error.message, request_id_of(request.scope), error.code, error.headers
+    return error_response_for(
+        request.scope, error.status, error.message, error.code, error.headers, error.param
     )
 
 
@@ -113,7 +143,7 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
     allowed = allowed_methods(routes, request.scope) if error.status_code == 405 and routes else []
     if allowed:  # every method of the path, not only the first route's
         headers["Allow"] = ", ".join(allowed)
-    return error_response(error.status_code, message, request_id_of(request.scope), headers=headers)
+    return error_response_for(request.scope, error.status_code, message, headers=headers)
 
 
 def _field_name(location: tuple[int | str, ...]) -> str:
@@ -125,7 +155,8 @@ def _field_name(location: tuple[int | str, ...]) -> str:
 async def _validation_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
     problems = []
-    for item in error.errors():
+    errors = error.errors()
+    for item in errors:
         location = tuple(item.get("loc", ()))
         if item.get("type") == "json_invalid":
             problems.append(f"the body is not valid JSON ({item.get('ctx', {}).get('error')})")
@@ -135,30 +166,54 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
             )
         else:
             problems.append(f"{_field_name(location)}: {item.get('msg')}")
-    return error_response(422, "; ".join(problems), request_id_of(request.scope))
+    message = "; ".join(problems)
+    if not is_openai_path(request.url.path):
+        return error_response(422, message, request_id_of(request.scope))
+    # OpenAI's shape names one parameter: the first at fault, with OpenAI's word for the fault.
+    first = errors[0] if errors else {}
+    location = tuple(first.get("loc", ()))
+    param = _field_name(location) if location[:1] == ("body",) and len(location) > 1 else None
+    code = _OPENAI_CODES.get(str(first.get("type")), "invalid_value") if param else None
+    return error_response(
+        422, message, request_id_of(request.scope), code, param=param, openai=True
+    )
+
+
+# OpenAI's codes for a field at fault, by pydantic's error type (any other: invalid_value).
+_OPENAI_CODES = {
+    "missing": "missing_required_parameter",
+    "extra_forbidden": "unknown_parameter",
+    "string_type": "invalid_type",
+    "int_type": "invalid_type",
+    "float_type": "invalid_type",
+    "bool_type": "invalid_type",
+    "list_type": "invalid_type",
+    "dict_type": "invalid_type",
+    "model_type": "invalid_type",
+}
 
 
 async def _invalid_question(request: Request, error: Exception) -> JSONResponse:
-    return error_response(422, str(error), request_id_of(request.scope), "invalid_question")
+    return error_response_for(request.scope, 422, str(error), "invalid_question")
 
 
 async def _session_error(request: Request, error: Exception) -> JSONResponse:
     """The session store's faults, each with its status and a message for people."""
     request_id = request_id_of(request.scope)
     if isinstance(error, SessionFullError):
-        return error_response(409, str(error), request_id, "session_full")
+        return error_response_for(request.scope, 409, str(error), "session_full")
     if isinstance(error, IdempotencyKeyReusedError):  # a conflict with what is recorded
-        return error_response(409, str(error), request_id, "idempotency_key_reused")
+        return error_response_for(request.scope, 409, str(error), "idempotency_key_reused")
     if isinstance(error, SessionStoreFullError):
         logger.error("session store: %s [request_id=%s]", error, request_id)
         message = "the server's disk is full, so nothing was saved; try again later"
-        return error_response(507, message, request_id)
+        return error_response_for(request.scope, 507, message)
     assert isinstance(error, SessionStoreUnavailableError)
     logger.warning("session store: %s [request_id=%s]", error.__cause__ or error, request_id)
-    return error_response(
+    return error_response_for(
+        request.scope,
         503,
         "the session database cannot be reached; try again shortly",
-        request_id,
         "sessions_unavailable",
         headers={"Retry-After": str(_RETRY_SESSIONS_SECONDS)},
     )
@@ -168,7 +223,7 @@ async def _unhandled(request: Request, error: Exception) -> JSONResponse:
     """Last resort, reached only if something outside ``UnhandledErrorMiddleware`` fails."""
     request_id = request_id_of(request.scope)
     logger.error("unhandled error [request_id=%s]", request_id, exc_info=error)
-    return error_response(500, _INTERNAL_MESSAGE.format(request_id), request_id)
+    return error_response_for(request.scope, 500, _INTERNAL_MESSAGE.format(request_id))
 
 
 _INTERNAL_MESSAGE = "internal error: it has been logged with request id {}"
@@ -208,7 +263,7 @@ class UnhandledErrorMiddleware:
             )
             if started:  # too late for a clean error: let the server drop the connection
                 raise
-            response = error_response(500, _INTERNAL_MESSAGE.format(request_id), request_id)
+            response = error_response_for(scope, 500, _INTERNAL_MESSAGE.format(request_id))
             await response(scope, receive, send)
 
 

@@ -14,8 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import is_public_path, key_owner, matching_key, presented_key
-from api.errors import error_response
-from api.request_ids import request_id_of
+from api.errors import error_response_for
 
 
 class BodyTooLargeError(HTTPException):
@@ -25,28 +24,52 @@ class BodyTooLargeError(HTTPException):
     handlers (it turns any other exception there into a 400).
     """
 
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, f"the request body is larger than the limit of {limit} bytes")
+    def __init__(self, limit: int, what: str = "the request body") -> None:
+        super().__init__(413, f"{what} is larger than the limit of {limit} bytes")
+
+
+# A multipart body holds the file and a little framing (boundaries, part headers).
+MULTIPART_FRAMING_BYTES = 64 * 1024
 
 
 class BodySizeLimitMiddleware:
     """413 for a body over ``max_bytes``: at once from ``Content-Length``, else while streaming.
+    Uploads (``upload_paths``, with ``max_upload_bytes``) may be larger, by so much.
 
     The declared length alone is not trusted: a chunked body has none, and a client may lie.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        upload_paths: frozenset[str] = frozenset(),
+        max_upload_bytes: int = 0,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_paths = upload_paths
+        self.max_upload_bytes = max_upload_bytes
+
+    def _error(self, scope: Scope) -> BodyTooLargeError:
+        if scope.get("method") == "POST" and scope["path"] in self.upload_paths:
+            return BodyTooLargeError(self.max_upload_bytes, "the upload (QA_MAX_UPLOAD_BYTES)")
+        return BodyTooLargeError(self.max_bytes)
+
+    def _limit(self, scope: Scope) -> int:
+        if scope.get("method") == "POST" and scope["path"] in self.upload_paths:
+            return self.max_upload_bytes + MULTIPART_FRAMING_BYTES
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self._limit(scope)
         declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            error = BodyTooLargeError(self.max_bytes)
-            await error_response(413, error.detail, request_id_of(scope))(scope, receive, send)
+        if declared.isdigit() and int(declared) > limit:
+            error = self._error(scope)
+            await error_response_for(scope, 413, error.detail)(scope, receive, send)
             return
         received = 0
 
@@ -55,8 +78,8 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLargeError(self.max_bytes)
+                if received > limit:
+                    raise self._error(scope)
             return message
 
         await self.app(scope, receive_limited, send)
@@ -143,11 +166,11 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         seconds = max(1, math.ceil(wait))
-        response = error_response(
+        response = error_response_for(
+            scope,
             429,
             f"too many requests: the limit is {int(self.limiter.capacity)} a minute; "
             f"retry in {seconds} s",
-            request_id_of(scope),
             headers={"Retry-After": str(seconds)},
         )
         await response(scope, receive, send)

@@ -73,11 +73,14 @@ class LiveAnswerer:
             self._problem = _reason(error, NOT_LOADED)
             self._log("not ready", error)
 
-    def refresh(self) -> None:
-        """Pick up a newly published build (or the first one), at most once a period."""
+    def refresh(self, force: bool = False) -> None:
+        """Pick up a newly published build (or the first one), at most once a period; with
+        ``force`` now (the corpus editor, as soon as it has published one)."""
         now = self._clock()
-        if now < self._next_refresh or not self._lock.acquire(blocking=False):
-            return  # checked recently, or another request is checking right now
+        if not force and now < self._next_refresh:
+            return  # checked recently
+        if not self._lock.acquire(blocking=force):
+            return  # another request is checking right now
         try:
             self._next_refresh = now + self._refresh_seconds
             if self._answerer is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -12,9 +12,16 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
-from api import routes_ask, routes_chat, routes_openai, routes_page
+from api import (
+    routes_ask,
+    routes_chat,
+    routes_documents,
+    routes_openai,
+    routes_page,
+    routes_responses,
+)
 from api.auth import ApiKeyMiddleware
-from api.errors import UnhandledErrorMiddleware, install_error_handlers
+from api.errors import ApiError, UnhandledErrorMiddleware, install_error_handlers
 from api.limits import BodySizeLimitMiddleware, RateLimitMiddleware, TokenBucketLimiter
 from api.live_answerer import LiveAnswerer
 from api.methods import HeadAsGetMiddleware
@@ -24,6 +31,8 @@ from api.request_ids import REQUEST_ID_HEADER, RequestIdMiddleware
 from api.slack_app import mount_slack
 from qa import __version__
 from qa.answering import Answerer
+from qa.corpus_edits import CorpusEditor
+from qa.embedding import Embedder, load_embedder
 from qa.sessions import SessionPolicy, open_session_store
 from qa.settings import Settings, get_settings
 
@@ -62,7 +71,18 @@ def create_app(settings: Settings | None = None, answerer: Answerer | None = Non
     )
     app.state.settings = settings
     app.state.live_answerer = live
-    routers = [routes_ask.router, routes_chat.router, routes_openai.router, routes_page.router]
+    routers = [
+        routes_ask.router,
+        routes_chat.router,
+        routes_openai.router,
+        routes_responses.router,
+        routes_page.router,
+    ]
+    if settings.admin_key is not None:  # without the key the admin routes do not exist
+        app.state.corpus_editor = CorpusEditor(
+            settings, _embedder_of(live, settings), on_published=lambda: live.refresh(force=True)
+        )
+        routers.insert(0, routes_documents.router)
     for router in routers:
         app.include_router(router)
     # Every route by path and method, for the Allow header of a 405 (api.methods).
@@ -75,7 +95,12 @@ def create_app(settings: Settings | None = None, answerer: Answerer | None = Non
     app.add_middleware(HeadAsGetMiddleware)  # innermost: all the others see the HEAD
     if api_keys:
         app.add_middleware(ApiKeyMiddleware, api_keys=api_keys)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        upload_paths=frozenset({routes_documents.UPLOAD_PATH} if settings.admin_key else ()),
+        max_upload_bytes=settings.max_upload_bytes,
+    )
     if settings.rate_limit_per_minute > 0:  # counts every request, refused ones too
         limiter = TokenBucketLimiter(settings.rate_limit_per_minute)
         app.add_middleware(RateLimitMiddleware, limiter=limiter, api_keys=api_keys)
@@ -101,6 +126,20 @@ def create_app(settings: Settings | None = None, answerer: Answerer | None = Non
     mount_slack(app, settings, live)  # after logging is set up: it says whether Slack is on
     describe_as_served(app, settings, keys_required=bool(api_keys))
     return app
+
+
+def _embedder_of(live: LiveAnswerer, settings: Settings) -> Callable[[], Embedder]:
+    """What uploaded documents are embedded with: the live answerer's embedder (the index's
+    model, already loaded), or the configured model while there is no index yet."""
+
+    def embedder() -> Embedder:
+        try:
+            return live.require().embedder
+        except ApiError:
+            path = settings.resolved_model_path()
+            return load_embedder(path, settings.embed_batch_size, settings.embed_precision)
+
+    return embedder
 
 
 def _log_to_stderr_unless_configured() -> None:

@@ -6,9 +6,14 @@ conversation each time, and its user messages, in order, are the questions of th
 footnotes; the structured answer (citations with offsets) rides along in the extra field
 ``qa`` of the completion and ``citations`` of the message, which OpenAI clients keep as extras.
 
-As a chat does, it replies to every well-formed conversation: one with no question in it, or
-whose last question cannot be asked (no letters, too long), is answered with what is wrong, as
-an abstention (``qa.abstained``, ``qa.message``), where ``/ask`` and ``/chat`` answer 422.
+OpenAI's parameters are all accepted by name; an unknown one is a 400 naming it, as OpenAI's
+API answers. Those that ask for what an extractive reader cannot do (``n`` above 1,
+``logprobs``, a forced tool call, audio) are a 400 naming them too; sampling knobs
+(``temperature``, ``seed``, ``max_tokens``, ...) have nothing to act on and are ignored.
+``tools`` are accepted and never called: the reply is always the answer.
+``response_format`` ``json_object`` / ``json_schema`` makes the content the structured answer
+as JSON (``api.openai_replies.StructuredAnswer``). Errors have OpenAI's shape
+(``api.openai_errors``).
 """
 
 from __future__ import annotations
@@ -17,28 +22,45 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from api.errors import ApiError, ErrorResponse
+from api.errors import ApiError
+from api.openai_errors import OpenAIErrorResponse
+from api.openai_replies import (
+    JsonObjectFormat,
+    JsonSchemaFormat,
+    TextFormat,
+    answer_conversation,
+    citations_of,
+    count_usage,
+    format_reply,
+    questions_of,
+    reply_content,
+    requested_fields,
+)
 from api.routes_chat import ChatServiceDep
-from qa.answering import AskResponse, InvalidQuestionError
-from qa.answers import Citation, citation_place
+from qa.answering import AskResponse
+from qa.answers import Citation
+
+__all__ = ["format_reply", "router"]
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
 MODEL_ID = "qa-extractive"
 OWNER = "qa"
 
-_ERRORS: dict[int | str, dict[str, object]] = {
-    status: {"model": ErrorResponse} for status in (401, 413, 422, 429, 503)
+# Under /v1/ a bad request is a 400 in OpenAI's shape, never a 422.
+OPENAI_ERRORS: dict[int | str, dict[str, object]] = {
+    status: {"model": OpenAIErrorResponse} for status in (400, 401, 413, 429, 503)
 }
 
-
-NO_QUESTION = "There is no question to answer: ask something about the documents."
+_REQUEST_CONFIG = ConfigDict(strict=True, extra="forbid")
+# Any JSON object, as OpenAI's own schemas give tools, audio and the like.
+JsonObject = dict[str, Any]
 
 
 class ContentPart(BaseModel):
@@ -52,6 +74,7 @@ class ContentPart(BaseModel):
 
 
 class ChatMessage(BaseModel):
+    # Messages keep whatever else clients put in them (name, tool_calls, ...): nothing reads it.
     model_config = ConfigDict(extra="allow", strict=True)
 
     role: str = Field(description="system, user, assistant, ...: only user messages are asked")
@@ -63,19 +86,83 @@ class ChatMessage(BaseModel):
         return self.content or ""
 
 
-class ChatCompletionRequest(BaseModel):
-    """The fields of OpenAI's request that mean something here; the rest are accepted and ignored
-    (there is nothing to sample, so temperature and the like have no effect)."""
+class StreamOptions(BaseModel):
+    model_config = _REQUEST_CONFIG
+    include_usage: bool | None = None
+    include_obfuscation: bool | None = None
 
-    model_config = ConfigDict(extra="allow", strict=True)
+
+def _boolean(value: object) -> object:
+    """Only true and false are booleans: ``Literal[False]`` alone would take 0 (0 == False)."""
+    if not isinstance(value, bool):
+        raise ValueError("Input should be a valid boolean")
+    return value
+
+
+# A switch that can only be off: what it would turn on is not available here.
+OnlyFalse = Annotated[Literal[False], BeforeValidator(_boolean)]
+
+ResponseFormat = Annotated[
+    TextFormat | JsonObjectFormat | JsonSchemaFormat, Field(discriminator="type")
+]
+# "none" and "auto" are honoured (no tool is called either way); "required" or a named
+# function would ask for a call this server never makes.
+ToolChoice = Literal["none", "auto"]
+
+
+class ChatCompletionRequest(BaseModel):
+    """OpenAI's request, field by field. What cannot be honoured is refused by the schema
+    (``n`` is 1, ``logprobs`` false, ``tool_choice`` none or auto, no audio output), so the
+    400 names the parameter; there is nothing to sample, so the sampling knobs do nothing."""
+
+    model_config = _REQUEST_CONFIG
 
     model: str = MODEL_ID
     messages: list[ChatMessage] = Field(min_length=1)
-    stream: bool = False
+    stream: bool | None = False
+    stream_options: StreamOptions | None = None
+    n: int | None = Field(
+        default=None, ge=1, le=1, description="Only 1: there is one extracted answer"
+    )
+    logprobs: OnlyFalse | None = Field(
+        default=None, description="Not available: the answer is copied, not generated"
+    )
+    top_logprobs: int | None = Field(default=None, ge=0, le=0, description="Not available")
+    response_format: ResponseFormat | None = Field(
+        default=None,
+        description="json_object or json_schema: the content is the structured answer as JSON",
+    )
+    tools: list[JsonObject] | None = Field(default=None, description="Accepted, never called")
+    tool_choice: ToolChoice | None = None
+    parallel_tool_calls: bool | None = None
+    functions: list[JsonObject] | None = Field(default=None, description="Accepted, never called")
+    function_call: Literal["none", "auto"] | None = None
+    modalities: list[Literal["text"]] | None = Field(default=None, description="Text only")
+    audio: None = Field(default=None, description="Not available: text only")
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+    max_completion_tokens: int | None = None
+    stop: str | list[str] | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    logit_bias: dict[str, float] | None = None
+    seed: int | None = None
+    user: str | None = None
+    metadata: dict[str, str] | None = None
+    store: bool | None = None
+    service_tier: str | None = None
+    reasoning_effort: str | None = None
+    verbosity: str | None = None
+    prediction: JsonObject | None = None
+    web_search_options: JsonObject | None = None
+    prompt_cache_key: str | None = None
+    prompt_cache_retention: str | None = None
+    safety_identifier: str | None = None
 
 
 class Usage(BaseModel):
-    """No tokens are generated: the answer is copied from the documents."""
+    """Token counts in the reader model's tokenizer: the messages sent, the reply written."""
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -85,6 +172,7 @@ class Usage(BaseModel):
 class AssistantMessage(BaseModel):
     role: Literal["assistant"] = "assistant"
     content: str
+    refusal: None = None
     citations: list[Citation] = Field(default_factory=list)
 
 
@@ -117,50 +205,6 @@ class ModelList(BaseModel):
     data: list[ModelCard]
 
 
-def questions_of(messages: list[ChatMessage]) -> list[str]:
-    """The user messages, in order: the conversation's questions (assistant turns are our own
-    answers, which the resolver does not need as text; system prompts ask nothing)."""
-    return [m.text() for m in messages if m.role == "user" and m.text().strip()]
-
-
-def _unasked(question: str, reason: str) -> AskResponse:
-    """The reply to a conversation whose last question cannot be asked: the reason, abstaining."""
-    return AskResponse(
-        question=question, resolved_question=question, answers=[], abstained=True, message=reason
-    )
-
-
-def format_reply(response: AskResponse) -> str:
-    """The answer as chat text: each answer with footnote marks, then the numbered sources,
-    each the document's title and the sentence quoted; or the abstention message."""
-    if response.abstained or not response.answers:
-        return response.message
-    footnotes: dict[tuple[str, int], int] = {}
-    sources: list[Citation] = []
-    lines = []
-    for answer in response.answers:
-        marks = []
-        for citation in answer.citations:
-            key = (citation.doc_id, citation.quote_start)
-            if key not in footnotes:
-                footnotes[key] = len(footnotes) + 1
-                sources.append(citation)
-            marks.append(f"[{footnotes[key]}]")
-        lines.append(f"{answer.text} {''.join(dict.fromkeys(marks))}".rstrip())
-    notes = [f"[{n}] {_source(c)} — “{c.quote.strip()}”" for n, c in enumerate(sources, start=1)]
-    return "\n".join(lines) + "\n\n" + "\n".join(notes)
-
-
-def _source(citation: Citation) -> str:
-    """The document's title, and where in it the quote is: "Annual report, p. 2, § Finances"."""
-    place = citation_place(citation)
-    return f"{citation.title}, {place}" if place else citation.title
-
-
-def _citations(response: AskResponse) -> list[Citation]:
-    return [citation for answer in response.answers for citation in answer.citations]
-
-
 def _content_pieces(text: str) -> list[str]:
     """A few streamed pieces: the answer lines, then the sources block (never a word split)."""
     answer, _, notes = text.partition("\n\n")
@@ -175,8 +219,7 @@ def _content_pieces(text: str) -> list[str]:
     "/chat/completions",
     response_model=ChatCompletion,
     responses={
-        400: {"model": ErrorResponse, "description": "The body is not text"},
-        **_ERRORS,
+        **OPENAI_ERRORS,
         200: {"content": {"text/event-stream": {}}, "description": "with `stream: true`"},
     },
 )
@@ -185,37 +228,42 @@ def chat_completions(
 ) -> ChatCompletion | StreamingResponse:
     """OpenAI's chat completions: the last user message answered, the earlier ones as its
     conversation. With ``stream: true`` the reply comes as server-sent events."""
-    questions = questions_of(request.messages)
-    try:
-        response = (
-            service.reply_to_transcript(questions) if questions else _unasked("", NO_QUESTION)
-        )
-    except InvalidQuestionError as error:
-        response = _unasked(questions[-1], f"{str(error)[:1].upper()}{str(error)[1:]}.")
+    fields = requested_fields(request.response_format, "response_format")
+    messages = [(message.role, message.text()) for message in request.messages]
+    response = answer_conversation(service, questions_of(messages))
+    content = reply_content(response, fields)
+    tokens = count_usage(service.answerer, [text for _, text in messages], content)
     completion = ChatCompletion(
         id=f"chatcmpl-{uuid.uuid4().hex}",
         created=int(time.time()),
         choices=[
-            Choice(
-                message=AssistantMessage(
-                    content=format_reply(response), citations=_citations(response)
-                )
-            )
+            Choice(message=AssistantMessage(content=content, citations=citations_of(response)))
         ],
+        usage=Usage(
+            prompt_tokens=tokens.prompt,
+            completion_tokens=tokens.completion,
+            total_tokens=tokens.total,
+        ),
         qa=response,
     )
     if not request.stream:
         return completion
+    usage_chunk = bool(request.stream_options and request.stream_options.include_usage)
     return StreamingResponse(
-        _sse(_chunks(completion)),
+        _sse(_chunks(completion, usage_chunk)),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
-def _chunks(completion: ChatCompletion) -> Iterator[dict[str, object]]:
+def _chunks(completion: ChatCompletion, usage_chunk: bool) -> Iterator[dict[str, object]]:
     """``chat.completion.chunk`` objects: the role, the content in pieces, then the finish (which
-    also carries the structured answer, as the one chunk a client can read it from whole)."""
+    also carries the structured answer, as the one chunk a client can read it from whole).
+
+    Usage rides on the finish chunk; with ``stream_options.include_usage`` it comes instead, as
+    OpenAI sends it, in one more chunk with no choices (clients that add up usage across chunks
+    then count it once).
+    """
     message = completion.choices[0].message
 
     def chunk(delta: dict[str, object], finish: str | None = None) -> dict[str, object]:
@@ -231,9 +279,11 @@ def _chunks(completion: ChatCompletion) -> Iterator[dict[str, object]]:
     for piece in _content_pieces(message.content):
         yield chunk({"content": piece})
     final = chunk({}, "stop")
-    final["usage"] = Usage().model_dump()
+    final["usage"] = None if usage_chunk else completion.usage.model_dump()
     final["qa"] = completion.qa.model_dump()
     yield final
+    if usage_chunk:
+        yield {**chunk({}), "choices": [], "usage": completion.usage.model_dump()}
 
 
 def _sse(chunks: Iterator[dict[str, object]]) -> Iterator[str]:
@@ -242,7 +292,7 @@ def _sse(chunks: Iterator[dict[str, object]]) -> Iterator[str]:
     yield "data: [DONE]\n\n"
 
 
-@router.get("/models", response_model=ModelList, responses=_ERRORS)
+@router.get("/models", response_model=ModelList, responses=OPENAI_ERRORS)
 def list_models() -> ModelList:
     """The one model: extractive answers from the indexed documents."""
     return ModelList(data=[ModelCard()])
@@ -251,11 +301,15 @@ def list_models() -> ModelList:
 @router.get(
     "/models/{model_id}",
     response_model=ModelCard,
-    responses={404: {"model": ErrorResponse}, **_ERRORS},
+    responses={404: {"model": OpenAIErrorResponse}, **OPENAI_ERRORS},
 )
 def get_model(model_id: str) -> ModelCard:
+    """The one model by its id; any other id is a 404 (``model_not_found``)."""
     if model_id != MODEL_ID:
         raise ApiError(
-            404, "model_not_found", f"no model {model_id!r}; the one model is {MODEL_ID}"
+            404,
+            "model_not_found",
+            f"The model {model_id!r} does not exist; the one model is {MODEL_ID}",
+            param="model",
         )
     return ModelCard()

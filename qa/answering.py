@@ -219,6 +219,11 @@ class Answerer:
     def manifest(self) -> Manifest:
         return self._build.manifest
 
+    @property
+    def embedder(self) -> Embedder:
+        """The embedder questions are embedded with: new documents must be embedded alike."""
+        return self._embedder
+
     def ask(self, question: str, top_k: int = 5, history: Sequence[Turn] = ()) -> AskResponse:
         """Answer ``question`` (a follow-up of ``history`` if given) from the documents."""
         question = self._validated(question)
@@ -273,6 +278,10 @@ class Answerer:
                 for h in self._build.store.headings(doc_id)
             ],
         )
+
+    def count_tokens(self, text: str) -> int:
+        """``text`` in the reader model's tokens: what OpenAI-style usage figures count."""
+        return self._reader_model.count_tokens(text)
 
     def titles(self) -> dict[str, str]:
         """Every document's title by id, without reading the texts."""

@@ -31,6 +31,7 @@ __all__ = [
     "DocumentReadError",
     "LoadFailure",
     "SourceDocument",
+    "document_ids",
     "file_checksum",
     "list_corpus_files",
     "load_corpus",
@@ -203,22 +204,28 @@ def load_corpus(
     )
     failures += [LoadFailure(entry.path, entry.reason) for entry in entries.skipped]
     documents: list[SourceDocument] = []
-    paths = entries.files
-    stems = Counter(path.stem for path in paths)
-    relatives = {path.relative_to(corpus_dir).as_posix() for path in paths}
-    for path in paths:
+    for doc_id, path in document_ids(corpus_dir, entries.files).items():
         relative = path.relative_to(corpus_dir).as_posix()
         try:
             document = read_document(path, sidecar.get(relative))
         except DocumentReadError as error:
             failures.append(LoadFailure(path, str(error)))
             continue
-        # A stem no other file shares (and no file's path spells) is the id; otherwise the
-        # path, which no two files share.
-        shared = stems[path.stem] > 1 or path.stem in relatives
-        doc_id = relative if shared else path.stem
         documents.append(replace(document, doc_id=doc_id))
     return CorpusLoad(documents=documents, failures=failures)
+
+
+def document_ids(corpus_dir: Path, paths: list[Path]) -> dict[str, Path]:
+    """Each document file of ``corpus_dir`` by its id, in the order of ``paths``: a stem no
+    other file shares (and no file's path spells) is the id; otherwise the path relative to
+    the folder ("sub/a.txt"), which no two files share."""
+    stems = Counter(path.stem for path in paths)
+    relatives = {path.relative_to(corpus_dir).as_posix() for path in paths}
+    ids = {}
+    for path in paths:
+        shared = stems[path.stem] > 1 or path.stem in relatives
+        ids[path.relative_to(corpus_dir).as_posix() if shared else path.stem] = path
+    return ids
 
 
 def _field_list() -> str:

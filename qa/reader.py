@@ -6,8 +6,10 @@ For a question it
    spans and its no-answer score, the margin between them calibrated to a 0..1 score;
 2. for a list question, splits spans that enumerate into their items (``qa.lists``), so items
    gathered from several documents stand side by side;
-3. merges the same answer found in several places, keeping every citation;
-4. abstains when the best answer's score is below the threshold chosen on the model's dev split.
+3. answers a question without a question word (a keyword query, a yes/no question) with the
+   sentence that states what the model points at;
+4. merges the same answer found in several places, keeping every citation;
+5. abstains when the best answer's score is below the threshold chosen on the model's dev split.
 """
 
 from __future__ import annotations
@@ -81,6 +83,9 @@ class Reader:
         candidates: dict[str, _Candidate] = {}
         calibration = self._model.calibration
         asked = frozenset(terms(question.text))
+        # A question no question word shapes (a keyword query, a yes/no question) is answered
+        # by the sentence that states what the model points at.
+        states_sentence = not question.wh and not question.is_list
         for passage, heading, reading in zip(passages, headings, readings, strict=True):
             quotes = sentences.get(passage.doc_id, [])
             spans = [s for s in reading.spans if s.start >= len(heading)][:per_passage]
@@ -93,17 +98,26 @@ class Reader:
                     else [(local_start, local_end)]
                 )
                 for piece_start, piece_end in pieces:
-                    piece = passage.text[piece_start:piece_end]
-                    key = answer_key(piece)
-                    if not key or (not question.options and _repeats(piece, asked)):
-                        continue
                     start, end = passage.start + piece_start, passage.start + piece_end
+                    quote = _sentence_around(quotes, start, end)
+                    if states_sentence:
+                        start, end = quote[0], self._sentence_end(passage.doc_id, *quote)
+                    piece = self._document_text(passage.doc_id)[start:end]
+                    key = answer_key(piece)
+                    checked = not question.options and not states_sentence
+                    if not key or (checked and _repeats(piece, asked)):
+                        continue
                     candidates.setdefault(key, _Candidate(key)).add(
-                        _Occurrence(
-                            score, passage.doc_id, start, end, *_sentence_around(quotes, start, end)
-                        )
+                        _Occurrence(score, passage.doc_id, start, end, *quote)
                     )
         return self._select(question, candidates)
+
+    def _sentence_end(self, doc_id: str, start: int, end: int) -> int:
+        """``end`` moved back over the sentence's closing stop and spaces."""
+        text = self._document_text(doc_id)
+        while end > start and (text[end - 1].isspace() or text[end - 1] in ".!?;:"):
+            end -= 1
+        return end
 
     def _heading_before(self, passage: Passage) -> str:
         """The heading of the section a passage starts in, as a line to read it under, when

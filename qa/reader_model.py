@@ -9,6 +9,7 @@ weights maps a margin to the probability that the span is right, fitted on the d
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -219,6 +220,8 @@ class SpanModel:
         self.batch_size = batch_size
         self._bf16 = _native_bf16()
         self._lock = threading.Lock()
+        self._counting_tokenizer: Any = None
+        self._counting_lock = threading.Lock()
 
     @classmethod
     def load(cls, folder: Path, **options: Any) -> SpanModel:
@@ -236,6 +239,18 @@ class SpanModel:
             str(folder), local_files_only=True, dtype=torch.float32
         )
         return cls(model.eval(), tokenizer, Calibration.read(folder), **options)
+
+    def count_tokens(self, text: str) -> int:
+        """How many of the model's tokens ``text`` is, without special tokens.
+
+        Counted with a copy of the tokenizer: a fast tokenizer's truncation settings are
+        state, and a call without them while a reading tokenises with them would clash.
+        """
+        with self._counting_lock:
+            if self._counting_tokenizer is None:
+                self._counting_tokenizer = copy.deepcopy(self.tokenizer)
+            encoded = self._counting_tokenizer(text, add_special_tokens=False, truncation=False)
+        return len(encoded["input_ids"])
 
     def read(
         self, question: str, contexts: Sequence[str], spans_per_context: int = 1

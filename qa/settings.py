@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     # JSON list). None by default: the client is the address that connected.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
+    # Documents over HTTP: with an admin key set, POST /documents and DELETE /documents/{id}
+    # (sent with ``X-Admin-Key``) add and remove corpus files; without one they do not exist.
+    admin_key: SecretStr | None = None
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+
     # Conversation sessions: SQLite file by default, PostgreSQL when a postgres URL is given.
     database_url: str = ""
     # A session unused this long is gone (0: never); a session holds at most so many turns.

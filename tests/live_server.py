@@ -27,10 +27,24 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def free_port_between(low: int, high: int) -> int:
+    """A free localhost port in ``low..high``, for tests kept to a range of ports."""
+    for port in range(low, high + 1):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {low}..{high}")
+
+
 @contextmanager
 def server_in_thread(app: FastAPI, port: int | None = None) -> Iterator[str]:
-    """Serves ``app`` on ``port`` (default: a free one) until the block ends; yields its URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=port or free_port(), log_level="warning")
+    """Serves ``app`` on localhost (``port``, or a free one) until the block ends; yields its
+    base URL."""
+    port = port or free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
