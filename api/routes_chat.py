@@ -9,9 +9,9 @@ the same 404.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import request_owner
@@ -19,7 +19,14 @@ from api.errors import ApiError, ErrorResponse
 from api.live_answerer import current_answerer
 from qa.answering import Answerer, WholeNumber
 from qa.chat import ChatResponse, ChatService
-from qa.sessions import SessionNotFoundError, SessionStore, StoredTurn
+from qa.sessions import (
+    SessionNotFoundError,
+    SessionStore,
+    StoredTurn,
+    TurnFeedback,
+    TurnNotFoundError,
+    now_iso,
+)
 
 router = APIRouter(tags=["chat"])
 
@@ -57,6 +64,13 @@ class ChatRequest(BaseModel):
     top_k: WholeNumber = Field(
         default=5, ge=1, description="How many passages to return (at most the server's max_top_k)"
     )
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(strict=True)
+
+    rating: Literal["up", "down"] = Field(description="Was the answer right and useful?")
+    comment: str = Field(default="", max_length=2000, description="Anything to add (optional)")
 
 
 class SessionView(BaseModel):
@@ -152,3 +166,34 @@ def delete_session(session_id: str, store: SessionStoreDep, owner: OwnerDep) -> 
     if not store.delete(session_id, owner):
         raise _not_found(session_id)
     return Response(status_code=204)
+
+
+@router.post(
+    "/sessions/{session_id}/turns/{position}/feedback",
+    response_model=TurnFeedback,
+    responses={
+        400: {"model": ErrorResponse, "description": "The body is not JSON"},
+        **_ERRORS,
+        **_FULL_DISK,
+    },
+)
+def give_feedback(
+    session_id: str,
+    position: Annotated[int, Path(ge=0, le=MAX_POSITION)],
+    request: FeedbackRequest,
+    store: SessionStoreDep,
+    owner: OwnerDep,
+) -> TurnFeedback:
+    """Rate one answer of a session (👍 ``up`` / 👎 ``down``, with an optional comment); it is
+    kept with the turn, and ``qa feedback export`` turns rated answers into gold candidates. A
+    second rating of the same turn replaces the first."""
+    feedback = TurnFeedback(rating=request.rating, comment=request.comment.strip(), given=now_iso())
+    try:
+        store.rate(session_id, owner, position, feedback)
+    except SessionNotFoundError:
+        raise _not_found(session_id) from None
+    except TurnNotFoundError:
+        raise ApiError(
+            404, "turn_not_found", f"session {session_id!r} has no turn {position}"
+        ) from None
+    return feedback

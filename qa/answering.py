@@ -102,6 +102,14 @@ class PageView(BaseModel):
     end: int = Field(ge=0)
 
 
+class HeadingView(BaseModel):
+    """A heading of a document: ``text[start:end]`` is its title; level 1 is the title's."""
+
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    level: int = Field(ge=1)
+
+
 class DocumentView(BaseModel):
     """A document as the API shows it: ``text`` is what citation offsets point into."""
 
@@ -114,6 +122,10 @@ class DocumentView(BaseModel):
     pages: list[PageView] = Field(
         default_factory=list,
         description="Page boundaries in text, for paged documents (PDF); empty for others",
+    )
+    headings: list[HeadingView] = Field(
+        default_factory=list,
+        description="Where the headings lie in text (Markdown, HTML, DOCX), to draw them as such",
     )
 
 
@@ -139,6 +151,33 @@ class _LoadedBuild:
         if min_score is None:
             min_score = reader_model.calibration.threshold_probability
         self.reader = Reader(self.store, reader_model, min_score, settings.max_list_items)
+
+
+def validated_question(question: str, max_chars: int) -> str:
+    """The question as it will be answered, or ``InvalidQuestionError`` saying what is wrong.
+
+    Needs no model, so the CLI checks a question before it loads one.
+    """
+    # The limit counts the question as sent, as the API schema's maxLength does.
+    if len(question) > max_chars:
+        raise InvalidQuestionError(
+            f"the question is {len(question)} characters long; the limit is {max_chars}"
+        )
+    # Control and format characters (NUL, zero-width spaces, bidi marks) are no part of a
+    # question; the joiners Persian and Indic scripts spell with stay.
+    text = " ".join("".join(c for c in question if _visible(c)).split())
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:  # a lone surrogate from a JSON "\ud800" escape
+        raise InvalidQuestionError("the question is not valid Unicode text") from error
+    if not text:
+        raise InvalidQuestionError("the question is empty: ask something about the documents")
+    if not has_letter_or_digit(text):
+        # Punctuation or emoji alone asks nothing; answering it would quote noise.
+        raise InvalidQuestionError(
+            "the question has no letters or digits: ask something about the documents"
+        )
+    return text
 
 
 class Answerer:
@@ -217,27 +256,7 @@ class Answerer:
         )
 
     def _validated(self, question: str) -> str:
-        # The limit counts the question as sent, as the API schema's maxLength does.
-        if len(question) > self.settings.max_question_chars:
-            raise InvalidQuestionError(
-                f"the question is {len(question)} characters long; the limit is "
-                f"{self.settings.max_question_chars}"
-            )
-        # Control and format characters (NUL, zero-width spaces, bidi marks) are no part of a
-        # question; the joiners Persian and Indic scripts spell with stay.
-        text = " ".join("".join(c for c in question if _visible(c)).split())
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError as error:  # a lone surrogate from a JSON "\ud800" escape
-            raise InvalidQuestionError("the question is not valid Unicode text") from error
-        if not text:
-            raise InvalidQuestionError("the question is empty: ask something about the documents")
-        if not has_letter_or_digit(text):
-            # Punctuation or emoji alone asks nothing; answering it would quote noise.
-            raise InvalidQuestionError(
-                "the question has no letters or digits: ask something about the documents"
-            )
-        return text
+        return validated_question(question, self.settings.max_question_chars)
 
     def document(self, doc_id: str) -> DocumentView | None:
         stored = self._build.store.document(doc_id)
@@ -253,6 +272,10 @@ class Answerer:
             pages=[
                 PageView(page=p.number, start=p.start, end=p.end)
                 for p in self._build.store.pages(doc_id)
+            ],
+            headings=[
+                HeadingView(start=h.start, end=h.end, level=max(1, h.level))
+                for h in self._build.store.headings(doc_id)
             ],
         )
 

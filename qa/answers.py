@@ -46,3 +46,26 @@ def citation_place(citation: Citation) -> str:
     if section and section.casefold() != citation.title.strip().casefold():
         parts.append(f"§ {section}")
     return ", ".join(parts)
+
+
+def number_sources(answers: list[Answer]) -> tuple[list[list[int]], list[Citation]]:
+    """Number the sources of one reply as the chat page and OpenAI replies do: each cited
+    sentence (document and quote) gets a number once, in order of first citation.
+
+    Returns, per answer, the numbers of its sources (without repeats), and the sources in
+    number order (``sources[n - 1]`` is source ``[n]``).
+    """
+    numbers: dict[tuple[str, int], int] = {}
+    sources: list[Citation] = []
+    marks: list[list[int]] = []
+    for answer in answers:
+        own: list[int] = []
+        for citation in answer.citations:
+            key = (citation.doc_id, citation.quote_start)
+            if key not in numbers:
+                numbers[key] = len(numbers) + 1
+                sources.append(citation)
+            if numbers[key] not in own:
+                own.append(numbers[key])
+        marks.append(own)
+    return marks, sources

@@ -34,6 +34,11 @@ class ChatResponse(AskResponse):
     """An answer in a session: what `/ask` returns, plus the session it belongs to."""
 
     session_id: str = Field(description="Send it back to continue the conversation")
+    turn_position: int = Field(
+        default=0,
+        ge=0,
+        description="The turn's place in its session (0 for the first), for feedback",
+    )
 
 
 class ChatService:
@@ -108,7 +113,11 @@ def _fingerprint(message: str, session_id: str | None, top_k: int) -> str:
 def _chat_response(recorded: RecordedTurn, fresh: AskResponse | None = None) -> ChatResponse:
     response = fresh if fresh is not None and not recorded.replayed else recorded.turn.response
     assert response is not None, "turns recorded by ChatService keep their full answer"
-    return ChatResponse(**response.model_dump(), session_id=recorded.session_id)
+    return ChatResponse(
+        **response.model_dump(),
+        session_id=recorded.session_id,
+        turn_position=recorded.turn.position,
+    )
 
 
 def _turn(response: AskResponse) -> Turn:

@@ -18,12 +18,12 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -72,6 +72,26 @@ class SessionStoreUnavailableError(SessionStoreError):
     """The session database cannot be reached right now."""
 
 
+class TurnNotFoundError(KeyError):
+    """The session has no turn at that position."""
+
+
+class TurnFeedback(BaseModel):
+    """A person's rating of one answer (thumbs up or down), with what they said about it."""
+
+    rating: Literal["up", "down"]
+    comment: str = Field(default="", max_length=2000)
+    given: str = Field(default="", description="When it was given (UTC, ISO 8601)")
+
+
+class RatedTurn(BaseModel):
+    """A turn that has feedback, with the questions before it in its session (for export)."""
+
+    session_id: str
+    turn: StoredTurn
+    earlier_questions: list[str] = Field(default_factory=list)
+
+
 class StoredTurn(BaseModel):
     """One answered turn of a session, as stored and as `GET /sessions/{id}` shows it."""
 
@@ -82,6 +102,7 @@ class StoredTurn(BaseModel):
     abstained: bool = False
     response: AskResponse | None = Field(default=None, description="the full answer")
     created: str = ""
+    feedback: TurnFeedback | None = Field(default=None, description="the person's rating")
 
 
 class TurnPage(BaseModel):
@@ -150,6 +171,12 @@ class SessionStore(Protocol):
 
     def delete(self, session_id: str, owner: str) -> bool: ...
 
+    def rate(
+        self, session_id: str, owner: str, position: int, feedback: TurnFeedback
+    ) -> StoredTurn: ...
+
+    def rated_turns(self) -> list[RatedTurn]: ...
+
     def check(self) -> None: ...
 
 
@@ -164,6 +191,18 @@ def now_iso() -> str:
 
 def stored_turn(body: str, position: int) -> StoredTurn:
     return StoredTurn.model_validate_json(body).model_copy(update={"position": position})
+
+
+def rated_in_order(turns: Iterable[tuple[str, StoredTurn]]) -> list[RatedTurn]:
+    """The rated ones of a session-ordered stream of turns, each with its earlier questions."""
+    rated: list[RatedTurn] = []
+    asked: dict[str, list[str]] = {}
+    for session_id, turn in turns:
+        earlier = asked.setdefault(session_id, [])
+        if turn.feedback is not None:
+            rated.append(RatedTurn(session_id=session_id, turn=turn, earlier_questions=[*earlier]))
+        earlier.append(turn.question)
+    return rated
 
 
 def check_replay(found: RecordedTurn, fingerprint: str, recorded_fingerprint: str) -> RecordedTurn:
@@ -381,6 +420,35 @@ class SqliteSessionStore:
                 (session_id, owner, self._live()),
             )
         return cursor.rowcount > 0
+
+    def rate(
+        self, session_id: str, owner: str, position: int, feedback: TurnFeedback
+    ) -> StoredTurn:
+        """Keep ``feedback`` with the turn (a second rating replaces the first)."""
+        with self._transaction() as db:
+            self._turn_count(db, session_id, owner)
+            row = db.execute(
+                "SELECT body FROM turns WHERE session_id = ? AND position = ?",
+                (session_id, position),
+            ).fetchone()
+            if row is None:
+                raise TurnNotFoundError(position)
+            turn = stored_turn(row[0], position).model_copy(update={"feedback": feedback})
+            db.execute(
+                "UPDATE turns SET body = ? WHERE session_id = ? AND position = ?",
+                (turn.model_dump_json(exclude={"position"}), session_id, position),
+            )
+        return turn
+
+    def rated_turns(self) -> list[RatedTurn]:
+        """Every rated turn of every owner, oldest session first: for `qa feedback export`."""
+        rows = self._db().execute(
+            "SELECT t.session_id, t.position, t.body FROM turns t JOIN sessions s"
+            " ON s.id = t.session_id ORDER BY s.created, s.rowid, t.position"
+        )
+        return rated_in_order(
+            (session_id, stored_turn(body, pos)) for session_id, pos, body in rows
+        )
 
     def check(self) -> None:
         """Raise if the database cannot be read (for readiness)."""

@@ -25,6 +25,7 @@ from qa.disk_space import is_disk_full
 from qa.sessions import (
     DEFAULT_POLICY,
     IdempotencyKey,
+    RatedTurn,
     RecordedTurn,
     SessionFullError,
     SessionNotFoundError,
@@ -32,9 +33,12 @@ from qa.sessions import (
     SessionStoreFullError,
     SessionStoreUnavailableError,
     StoredTurn,
+    TurnFeedback,
+    TurnNotFoundError,
     TurnPage,
     check_replay,
     new_session_id,
+    rated_in_order,
     stored_turn,
 )
 
@@ -293,6 +297,34 @@ class PostgresSessionStore:
                 self._params(id=session_id, owner=owner),
             )
         return cursor.rowcount > 0
+
+    def rate(
+        self, session_id: str, owner: str, position: int, feedback: TurnFeedback
+    ) -> StoredTurn:
+        """Keep ``feedback`` with the turn (a second rating replaces the first)."""
+        with self._connection() as db, db.transaction():
+            self._turn_count(db, session_id, owner, lock=True)
+            row = db.execute(
+                "SELECT body::text FROM qa_turns WHERE session_id = %s AND position = %s",
+                (session_id, position),
+            ).fetchone()
+            if row is None:
+                raise TurnNotFoundError(position)
+            turn = stored_turn(row[0], position).model_copy(update={"feedback": feedback})
+            db.execute(
+                "UPDATE qa_turns SET body = %s WHERE session_id = %s AND position = %s",
+                (turn.model_dump_json(exclude={"position"}), session_id, position),
+            )
+        return turn
+
+    def rated_turns(self) -> list[RatedTurn]:
+        """Every rated turn of every owner, oldest session first: for `qa feedback export`."""
+        with self._connection() as db:
+            rows = db.execute(
+                "SELECT t.session_id, t.position, t.body::text FROM qa_turns t JOIN qa_sessions s"
+                " ON s.id = t.session_id ORDER BY s.created, t.session_id, t.position"
+            ).fetchall()
+        return rated_in_order((sid, stored_turn(body, pos)) for sid, pos, body in rows)
 
     def check(self) -> None:
         """Raise ``SessionStoreUnavailableError`` within seconds when the server is down."""

@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     )
     slack_api_url: str = "https://slack.com/api/"
 
+    # The command line's colours: off when NO_COLOR (https://no-color.org) is set to anything,
+    # and whenever output is not a terminal.
+    no_color: str = Field(default="", validation_alias=AliasChoices("NO_COLOR", "QA_NO_COLOR"))
+
     @field_validator("api_keys", "trusted_proxies", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:

@@ -70,7 +70,8 @@ def _ask(page: Any, question: str) -> Any:
     before = page.locator(".turn").count()
     page.fill("#message", question)
     page.click("#send")
-    page.locator(".turn").nth(before).wait_for()
+    # The question shows at once, waiting; its reply comes when the server has answered.
+    page.locator(".turn").nth(before).locator(".reply").wait_for()
     return page.locator(".turn").nth(before)
 
 
@@ -132,7 +133,7 @@ def test_an_unanswerable_question_reads_plainly(
     with _server(real_answerer, tmp_path) as url:
         page.goto(url + "/")
         turn = _ask(page, "What is the boiling point of tungsten on Mars?")
-        playwright_api.expect(turn.locator(".reply.abstained")).to_have_text(
+        playwright_api.expect(turn.locator(".reply.abstained p")).to_have_text(
             "I could not find that in the documents."
         )
         assert turn.locator(".sources").count() == 0

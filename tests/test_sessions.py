@@ -440,3 +440,29 @@ def test_an_unreachable_postgres_server_is_a_clear_error() -> None:
     message = str(raised.value)
     assert "127.0.0.1:1" in message and "QA_DATABASE_URL" in message
     assert "secret-password" not in message
+
+
+# --- feedback ---------------------------------------------------------------------------------
+
+
+def test_feedback_is_kept_with_its_turn_and_listed_for_export(store: SessionStore) -> None:
+    from qa.sessions import TurnFeedback, TurnNotFoundError
+
+    first = store.create(ALICE)
+    second = store.create(BOB)
+    for question in ("Who built it?", "When?"):
+        store.append(first, ALICE, turn(question))
+    store.append(second, BOB, turn("Where?"))
+    store.rate(first, ALICE, 1, TurnFeedback(rating="down", comment="not then"))
+    store.rate(second, BOB, 0, TurnFeedback(rating="up"))
+    assert [t.feedback for t in all_turns(store, first)][0] is None
+    assert all_turns(store, first)[1].feedback == TurnFeedback(rating="down", comment="not then")
+    rated = store.rated_turns()  # every owner's, for the person who exports them
+    assert sorted((r.turn.question, r.earlier_questions) for r in rated) == [
+        ("When?", ["Who built it?"]),
+        ("Where?", []),
+    ]
+    with pytest.raises(SessionNotFoundError):
+        store.rate(first, BOB, 0, TurnFeedback(rating="up"))  # someone else's session
+    with pytest.raises(TurnNotFoundError):
+        store.rate(first, ALICE, 5, TurnFeedback(rating="up"))

@@ -67,52 +67,99 @@ function citationPlace(citation) {
   return parts.join(", ");
 }
 
-// The quote with the answer span marked: the span is quote[start - quote_start, end - quote_start].
-function highlightedQuote(citation) {
-  const from = citation.start - citation.quote_start;
-  const to = citation.end - citation.quote_start;
-  const quote = citation.quote;
-  return el("blockquote", { class: "quote" },
-    quote.slice(0, from), el("mark", {}, quote.slice(from, to)), quote.slice(to));
+// The quote with every answer span in it marked (list items often share one sentence): each
+// span is quote[start - quote_start, end - quote_start].
+function highlightedQuote(citations) {
+  const quote = citations[0].quote;
+  const spans = citations
+    .map((c) => [c.start - citations[0].quote_start, c.end - citations[0].quote_start])
+    .sort((a, b) => a[0] - b[0]);
+  const parts = [];
+  let at = 0;
+  for (const [from, to] of spans) {
+    if (from < at) continue;  // overlapping spans: the first one is marked
+    parts.push(quote.slice(at, from), el("mark", {}, quote.slice(from, to)));
+    at = to;
+  }
+  parts.push(quote.slice(at));
+  return el("blockquote", { class: "quote" }, ...parts);
 }
 
-function renderTurn(question, response) {
-  const item = el("li", { class: "turn" });
-  item.append(el("p", { class: "question" }, question));
-  if (response.resolved_question && response.resolved_question !== response.question) {
-    item.append(el("p", { class: "resolved" }, "Answered as: ", el("q", {}, response.resolved_question)));
-  }
+const citationKey = (citation) => `${citation.doc_id}:${citation.quote_start}`;
+let turnCount = 0;
+
+// "Answered as" only when the standalone question says more than the one asked (not for a
+// change of capitals, which restoring a name's case makes).
+function answeredAs(response) {
+  const resolved = response.resolved_question || "";
+  return resolved && resolved.toLowerCase() !== (response.question || "").toLowerCase() ? resolved : null;
+}
+
+// A turn shown the moment it is asked: the question, then a typing indicator until the reply.
+function pendingTurn(question) {
+  const item = el("li", { class: "turn pending", "aria-busy": "true" });
+  item.append(el("p", { class: "question" }, question),
+    el("div", { class: "typing", role: "status" },
+      el("span", { class: "visually-hidden" }, "Finding an answer…"),
+      el("span", { class: "dot" }), el("span", { class: "dot" }), el("span", { class: "dot" })));
+  return item;
+}
+
+function fillTurn(item, response) {
+  item.classList.remove("pending", "failed");
+  item.removeAttribute("aria-busy");
+  item.querySelectorAll(".typing, .reply, .resolved").forEach((node) => node.remove());
+  const resolved = answeredAs(response);
+  if (resolved) item.append(el("p", { class: "resolved" }, "Answered as: ", el("q", {}, resolved)));
   const reply = el("div", { class: "reply" });
   item.append(reply);
+  const question = item.querySelector(".question").textContent;
   if (response.abstained || response.answers.length === 0) {
     reply.classList.add("abstained");
-    reply.append(el("p", {}, response.message || "I could not find that in the documents."));
+    reply.append(el("p", {}, response.message || "I could not find that in the documents."),
+      el("button", {
+        type: "button", class: "quiet retry",
+        onclick: () => rephrase(question),
+      }, "Rephrase the question"));
     return item;
   }
+  const turnId = ++turnCount;
   // Sources are numbered once per turn: the same sentence cited twice keeps its number.
   const numbers = new Map();
   const sources = [];
+  // Answers whose first citation is the same sentence are shown together, under one quote.
+  const groups = new Map();
   for (const answer of response.answers) {
     const marks = [];
     for (const citation of answer.citations) {
-      const key = `${citation.doc_id}:${citation.quote_start}`;
-      if (!numbers.has(key)) {
-        numbers.set(key, numbers.size + 1);
+      if (!numbers.has(citationKey(citation))) {
+        numbers.set(citationKey(citation), numbers.size + 1);
         sources.push(citation);
       }
-      marks.push(numbers.get(key));
+      marks.push(numbers.get(citationKey(citation)));
     }
     const first = answer.citations[0];
+    const key = first ? citationKey(first) : `answer:${groups.size}`;
+    if (!groups.has(key)) groups.set(key, { answers: [], citations: [] });
+    groups.get(key).answers.push({ answer, marks: [...new Set(marks)] });
+    if (first) groups.get(key).citations.push(first);
+  }
+  const marker = (n) => el("a", {
+    class: "mark", href: `#source-${turnId}-${n}`,
+    "aria-label": `source ${n}: ${sources[n - 1].title}`,
+    onclick: (event) => { event.preventDefault(); openDocument(sources[n - 1]); },
+  }, `[${n}]`);
+  for (const group of groups.values()) {
     reply.append(el("div", { class: "answer" },
-      el("p", { class: "answer-text" }, answer.text,
-        ...[...new Set(marks)].map((n) => el("sup", { class: "mark" }, `[${n}]`))),
-      first ? highlightedQuote(first) : null));
+      ...group.answers.map(({ answer, marks }) =>
+        el("p", { class: "answer-text" }, answer.text, ...marks.map(marker))),
+      group.citations.length ? highlightedQuote(group.citations) : null));
   }
   const list = el("ol", { class: "sources" });
   sources.forEach((citation, i) => {
     const publisher = el("span", { class: "publisher" });
     describeSource(citation.doc_id, publisher);
-    list.append(el("li", {},
+    list.append(el("li", { id: `source-${turnId}-${i + 1}` },
       el("button", {
         type: "button", class: "source", "data-doc": citation.doc_id,
         onclick: () => openDocument(citation),
@@ -122,6 +169,69 @@ function renderTurn(question, response) {
   });
   reply.append(el("p", { class: "sources-label" }, "Sources"), list);
   return item;
+}
+
+// 👍/👎 under an answer (and an optional comment), kept with the turn on the server.
+function addFeedback(item, sessionId, position, existing) {
+  if (!sessionId || position === undefined || position === null) return;
+  const path = `/sessions/${encodeURIComponent(sessionId)}/turns/${position}/feedback`;
+  const status = el("span", { class: "feedback-status", role: "status" });
+  const comment = el("input", { type: "text", class: "feedback-comment", maxlength: "2000",
+    "aria-label": "What was wrong or right about it (optional)", placeholder: "Add a comment (optional)" });
+  const commentForm = el("form", { class: "feedback-form" }, comment,
+    el("button", { type: "submit", class: "quiet" }, "Send comment"));
+  commentForm.hidden = true;
+  const buttons = {};
+  const send = async (rating, text) => {
+    status.textContent = "Saving…";
+    try {
+      await api(path, { method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ rating, comment: text }) });
+      for (const [name, button] of Object.entries(buttons)) button.setAttribute("aria-pressed", String(name === rating));
+      status.textContent = text ? "Thanks: your rating and comment are saved." : "Thanks: your rating is saved.";
+      commentForm.hidden = Boolean(text);
+      if (!text) comment.focus();
+    } catch (error) {
+      status.textContent = `Your rating could not be saved: ${error.message || "the server could not be reached"}.`;
+    }
+  };
+  // Words beside the symbols: they say what a click means, also where no emoji font is.
+  for (const [rating, symbol, word, label] of [
+    ["up", "👍", "Right", "Good answer"], ["down", "👎", "Wrong", "Wrong answer"]]) {
+    buttons[rating] = el("button", { type: "button", class: `quiet rate rate-${rating}`,
+      "aria-label": label, title: label, "aria-pressed": String(Boolean(existing && existing.rating === rating)),
+      onclick: () => send(rating, "") }, el("span", { "aria-hidden": "true" }, symbol), ` ${word}`);
+  }
+  commentForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const rating = buttons.up.getAttribute("aria-pressed") === "true" ? "up" : "down";
+    send(rating, comment.value.trim());
+  });
+  item.querySelector(".reply").append(
+    el("div", { class: "feedback" }, buttons.up, buttons.down, status, commentForm));
+}
+
+// What went wrong, in words a reader can act on, with a button that asks again.
+function failTurn(item, error, retry) {
+  item.classList.remove("pending");
+  item.classList.add("failed");
+  item.removeAttribute("aria-busy");
+  item.querySelectorAll(".typing, .reply").forEach((node) => node.remove());
+  let text;
+  if (error.status === undefined) text = "The server could not be reached. Check that it is running, then try again.";
+  else if (error.status >= 500) text = `The server failed to answer (${error.status}): ${error.message}`;
+  else text = `The question was refused (${error.status}): ${error.message}`;
+  const button = el("button", { type: "button", class: "retry", onclick: retry }, "Try again");
+  item.append(el("div", { class: "reply error-reply", role: "alert" }, el("p", {}, text), button));
+  return button;
+}
+
+function rephrase(question) {
+  const input = $("message");
+  input.value = question;
+  checkLength();
+  input.focus();
+  input.select();
 }
 
 // Fills in the publisher from the document, once per document.
@@ -136,11 +246,22 @@ async function describeSource(docId, target) {
   }
 }
 
-function showTurn(question, response) {
+const reducedMotion = () => window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+
+// The newest turn wholly above the fixed input bar (its top, when it is taller than the screen).
+function reveal(item) {
+  const bar = $("ask-form").getBoundingClientRect().height;
+  const room = window.innerHeight - bar;
+  const fits = item.getBoundingClientRect().height + 16 <= room;
+  item.scrollIntoView({ block: fits ? "end" : "start", behavior: reducedMotion() ? "auto" : "smooth" });
+}
+
+function showTurn(turn) {
   $("empty").hidden = true;
-  const item = renderTurn(question, response);
+  const item = fillTurn(pendingTurn(turn.question), turn.response);
+  addFeedback(item, state.sessionId, turn.position, turn.feedback);
   $("turns").append(item);
-  item.scrollIntoView({ block: "end", behavior: "smooth" });
+  reveal(item);
 }
 
 function showError(message) {
@@ -163,19 +284,67 @@ async function openDocument(citation) {
   }
   $("document-title").textContent = doc.title;
   $("document-meta").textContent = [doc.publisher, doc.published].filter(Boolean).join(" · ");
-  // Offsets point into exactly this text, so slicing it places the marks.
-  const text = doc.text;
+  $("document-place").textContent = citationPlace(citation);
   const body = $("document-text");
-  body.replaceChildren(
-    text.slice(0, citation.quote_start),
-    el("span", { class: "quoted" },
-      text.slice(citation.quote_start, citation.start),
-      el("mark", { id: "cited-span" }, text.slice(citation.start, citation.end)),
-      text.slice(citation.end, citation.quote_end)),
-    text.slice(citation.quote_end));
+  body.replaceChildren(...documentBlocks(doc));
+  markCitation(body, citation);
   $("document-panel").hidden = false;
   document.body.classList.add("with-document");
   $("cited-span").scrollIntoView({ block: "center" });
+}
+
+// The document's text as nodes whose text is exactly doc.text (offsets point into it), with
+// its headings (doc.headings, from the document's own structure) drawn as headings, and
+// Markdown heading lines left in plain text ("## Fees") drawn so too, their marks hidden.
+function documentBlocks(doc) {
+  const text = doc.text;
+  const headings = (doc.headings || []).map((h) => ({ start: h.start, end: h.end, level: h.level, hashes: 0 }));
+  for (const match of text.matchAll(/^(#{1,6}) +[^\n]*/gm)) {
+    headings.push({ start: match.index, end: match.index + match[0].length, level: match[1].length,
+      hashes: match[0].match(/^#+ +/)[0].length });
+  }
+  headings.sort((a, b) => a.start - b.start);
+  const nodes = [];
+  let at = 0;
+  for (const h of headings) {
+    if (h.start < at) continue;
+    if (h.start > at) nodes.push(document.createTextNode(text.slice(at, h.start)));
+    // The heading's own line break goes inside it, where white-space collapses it.
+    const end = text[h.end] === "\n" ? h.end + 1 : h.end;
+    nodes.push(el(`h${Math.min(h.level + 2, 6)}`, { class: "doc-heading" },
+      h.hashes ? el("span", { class: "md-hash", "aria-hidden": "true" }, text.slice(h.start, h.start + h.hashes)) : null,
+      text.slice(h.start + h.hashes, end)));
+    at = end;
+  }
+  nodes.push(document.createTextNode(text.slice(at)));
+  return nodes;
+}
+
+// A DOM range over character offsets [from, to) of the text inside root.
+function rangeAt(root, from, to) {
+  const range = document.createRange();
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  let seen = 0;
+  let started = false;
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const length = node.textContent.length;
+    if (!started && from <= seen + length) { range.setStart(node, from - seen); started = true; }
+    if (started && to <= seen + length) { range.setEnd(node, to - seen); return range; }
+    seen += length;
+  }
+  return range;
+}
+
+function markCitation(body, citation) {
+  const span = rangeAt(body, citation.start, citation.end);
+  const mark = el("mark", { id: "cited-span" });
+  mark.append(span.extractContents());
+  span.insertNode(mark);
+  try {  // the quote around it, where it lies within one block
+    rangeAt(body, citation.quote_start, citation.quote_end).surroundContents(el("span", { class: "quoted" }));
+  } catch {
+    // a quote across a heading keeps only its span marked
+  }
 }
 
 function closeDocument() {
@@ -228,27 +397,63 @@ function handleError(error, retry) {
   showError(error.message);
 }
 
+// Too long is said, never cut: the limit is the server's (QA_MAX_QUESTION_CHARS).
+function checkLength() {
+  const input = $("message");
+  const limit = Number(input.dataset.maxChars) || 1000;
+  const over = input.value.length > limit;
+  input.setAttribute("aria-invalid", over ? "true" : "false");
+  $("input-hint").classList.toggle("too-long", over);
+  $("input-hint").textContent = over
+    ? `The question is ${input.value.length} characters long; the limit is ${limit}. Shorten it to send.`
+    : "Enter sends, Shift+Enter starts a new line.";
+  $("send").disabled = over || document.body.classList.contains("busy");
+  // Grow with the text, up to a third of the screen.
+  input.style.height = "auto";
+  input.style.height = `${Math.min(input.scrollHeight + 2, window.innerHeight / 3)}px`;
+  return !over;
+}
+
 async function submitQuestion(event) {
   event.preventDefault();
   const input = $("message");
   const message = input.value.trim();
-  if (!message) return;
+  if (!message || !checkLength() || document.body.classList.contains("busy")) return;
   const idempotencyKey = newIdempotencyKey();
+  $("empty").hidden = true;
+  const item = pendingTurn(message);
+  $("turns").append(item);
+  input.value = "";
+  checkLength();
+  reveal(item);
   const send = async () => {
     showError("");
+    if (!item.classList.contains("pending")) {
+      // Asked again in the same place in the conversation.
+      const fresh = pendingTurn(message);
+      item.replaceChildren(...fresh.childNodes);
+      item.className = fresh.className;
+      item.setAttribute("aria-busy", "true");
+    }
     $("send").disabled = true;
     document.body.classList.add("busy");
     try {
       const response = await ask(message, idempotencyKey);
       setSession(response.session_id);
-      showTurn(message, response);
-      input.value = "";
+      fillTurn(item, response);
+      addFeedback(item, response.session_id, response.turn_position, null);
     } catch (error) {
-      handleError(error, send);
+      if (error instanceof ApiKeyNeeded) {
+        handleError(error, send);
+      } else {
+        failTurn(item, error, send);
+      }
     } finally {
-      $("send").disabled = false;
       document.body.classList.remove("busy");
-      input.focus();
+      checkLength();
+      reveal(item);
+      if (!item.classList.contains("failed")) input.focus();
+      else item.querySelector(".retry").focus();
     }
   };
   await send();
@@ -275,7 +480,7 @@ async function restoreSession() {
     while (start !== null) {
       const path = `/sessions/${encodeURIComponent(state.sessionId)}?start=${start}&limit=100`;
       const page = await api(path);
-      for (const turn of page.turns) showTurn(turn.question, turn.response);
+      for (const turn of page.turns) showTurn(turn);
       start = page.next_start;
     }
   } catch (error) {
@@ -294,10 +499,25 @@ function newConversation() {
 }
 
 $("ask-form").addEventListener("submit", submitQuestion);
+$("message").addEventListener("input", checkLength);
+$("message").addEventListener("keydown", (event) => {
+  // Enter sends; Shift+Enter (and Enter while an input method composes) breaks the line.
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    $("ask-form").requestSubmit();
+  }
+});
 $("key-form").addEventListener("submit", saveKey);
 $("close-document").addEventListener("click", closeDocument);
 $("new-conversation").addEventListener("click", newConversation);
 document.addEventListener("keydown", (event) => {
   if (event.key === "Escape") closeDocument();
 });
+checkLength();
+$("message").focus();
 restoreSession();
+
+// The input bar's height, for the room kept under the conversation and for scrolling.
+new ResizeObserver(() => {
+  document.documentElement.style.setProperty("--bar", `${$("ask-form").offsetHeight}px`);
+}).observe($("ask-form"));
