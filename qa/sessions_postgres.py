@@ -24,6 +24,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from qa.disk_space import is_disk_full
 from qa.sessions import (
     DEFAULT_POLICY,
+    PURGE_EVERY_SECONDS,
     IdempotencyKey,
     RatedTurn,
     RecordedTurn,
@@ -81,7 +82,6 @@ _SCHEMA_LOCK_KEY = 0x71615F73  # "qa_s"
 # A session is alive while it was used within the idle limit, by the database's clock (replicas'
 # clocks may differ; the database has one).
 _ALIVE = "s.last_used >= now() - make_interval(secs => %(idle)s)"
-_PURGE_EVERY_SECONDS = 60.0
 # After a failure to reach the server, calls fail at once for this long.
 _UNREACHABLE_FOR_SECONDS = 5.0
 _CHECK_TIMEOUT_SECONDS = 2.0
@@ -173,7 +173,7 @@ class PostgresSessionStore:
         with self._lock:
             purge = time.monotonic() >= self._next_purge
             if purge:
-                self._next_purge = time.monotonic() + _PURGE_EVERY_SECONDS
+                self._next_purge = time.monotonic() + PURGE_EVERY_SECONDS
         with self._connection() as db, db.transaction():
             expired = "NOT (" + _ALIVE + ")"
             if purge:

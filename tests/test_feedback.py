@@ -14,7 +14,8 @@ from fastapi.testclient import TestClient
 from qa.chat import ChatService
 from qa.evaluation import load_gold
 from qa.feedback import CANDIDATES_FILE, REVIEW_FILE, export_feedback
-from qa.sessions import PUBLIC_OWNER, SqliteSessionStore, TurnFeedback
+from qa.sessions import PUBLIC_OWNER, TurnFeedback
+from qa.sessions_sqlite import SqliteSessionStore
 
 ANSWERABLE = "Who designed the Harbour Tower?"
 FOLLOW_UP = "When was it completed?"
