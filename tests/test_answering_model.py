@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import READER_GAP
 
 from qa.answering import ABSTAIN_MESSAGE, Answerer, AskResponse
 from qa.conversation import Turn
@@ -126,6 +127,7 @@ def test_a_question_the_documents_do_not_touch_is_not_answered(asked: list[Asked
         assert by_question[question].abstained, (question, by_question[question].answers)
 
 
+@READER_GAP
 def test_the_newspaper_that_reported_the_rcmp_investigation_is_named(
     real_answerer: Answerer,
 ) -> None:
@@ -135,6 +137,7 @@ def test_the_newspaper_that_reported_the_rcmp_investigation_is_named(
     assert "Journal de Montreal" in first.citations[0].quote
 
 
+@READER_GAP
 def test_a_name_at_the_end_of_a_sentence_is_answered_without_the_full_stop(
     real_answerer: Answerer,
 ) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TINY_CORPUS, hashing_embedder
+from conftest import READER_GAP, TINY_CORPUS, hashing_embedder
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -60,6 +60,7 @@ def assert_error_shape(response: Any, status: int, code: str | None = None) -> d
         ("How many visitors came to the festival?", "12,000"),
     ],
 )
+@READER_GAP
 def test_ask_returns_the_answer_with_citations(
     client: TestClient, question: str, expected: str
 ) -> None:
@@ -118,7 +119,16 @@ def test_documents_lists_ids_and_titles(client: TestClient) -> None:
 
 def test_document_shows_metadata_and_cleaned_text(client: TestClient) -> None:
     body = client.get("/documents/tower").json()
-    assert set(body) == {"doc_id", "title", "source", "published", "publisher", "text", "pages"}
+    assert set(body) == {
+        "doc_id",
+        "title",
+        "source",
+        "published",
+        "publisher",
+        "text",
+        "pages",
+        "headings",
+    }
     assert body["pages"] == []  # a text file has no pages
     assert body["publisher"] == "City Desk"
     assert body["published"] == "2020-01-02"
@@ -261,6 +271,7 @@ def test_random_bytes_never_get_a_server_error(module_client: TestClient, raw: b
 
 
 @pytest.mark.model
+@READER_GAP
 def test_real_model_names_the_newspaper(real_answerer: Answerer) -> None:
     with TestClient(create_app(answerer=real_answerer)) as client:
         response = client.post(

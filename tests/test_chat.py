@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import READER_GAP
 from fastapi.testclient import TestClient
 from live_server import QaServe
 
@@ -149,6 +150,7 @@ def real_client(real_answerer: Answerer, sessions_url: str) -> Iterator[TestClie
 
 
 @pytest.mark.model
+@READER_GAP
 def test_real_follow_up_is_answered_with_the_first_answer(
     real_client: TestClient, real_answerer: Answerer
 ) -> None:
@@ -180,6 +182,7 @@ def test_real_pronoun_follow_up_names_the_person_answered(real_client: TestClien
 
 
 @pytest.mark.model
+@READER_GAP
 def test_a_conversation_survives_sigkill_of_qa_serve(
     real_answerer: Answerer, tmp_path: Path
 ) -> None:

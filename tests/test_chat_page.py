@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import READER_GAP
 from live_server import server_in_thread
 
 from api.main import create_app
@@ -75,6 +76,7 @@ def _ask(page: Any, question: str) -> Any:
     return page.locator(".turn").nth(before)
 
 
+@READER_GAP
 def test_a_conversation_on_the_chat_page(
     page: Any, real_answerer: Answerer, tmp_path: Path
 ) -> None:
@@ -111,6 +113,7 @@ def test_a_conversation_on_the_chat_page(
         expect(page.locator(".turn")).to_have_count(2)
 
 
+@READER_GAP
 def test_the_page_asks_for_the_key_only_when_the_server_wants_one(
     page: Any, real_answerer: Answerer, tmp_path: Path
 ) -> None:
@@ -139,6 +142,7 @@ def test_an_unanswerable_question_reads_plainly(
         assert turn.locator(".sources").count() == 0
 
 
+@READER_GAP
 def test_a_source_says_on_which_page_and_under_which_heading_it_is(
     page: Any, made_answerer: Answerer, tmp_path: Path
 ) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from conftest import READER_GAP
 from fastapi.testclient import TestClient
 
 from api.main import create_app
@@ -37,6 +38,7 @@ def client(made_answerer: Answerer) -> Iterator[TestClient]:
         ("When is the bench order due?", "April", "minutes", None, "Actions"),  # Word table
     ],
 )
+@READER_GAP
 def test_the_answer_is_cited_where_it_is(
     client: TestClient,
     question: str,
@@ -73,6 +75,7 @@ def test_a_pdf_document_shows_its_page_boundaries(client: TestClient) -> None:
     assert pages[0]["end"] < pages[1]["start"] < pages[1]["end"] < pages[2]["start"]
 
 
+@READER_GAP
 def test_slack_and_the_openai_footnotes_say_where_the_quote_is(made_answerer: Answerer) -> None:
     response = made_answerer.ask("How much did mooring fees bring in?")
 

@@ -104,7 +104,7 @@ def fill_session_database(monkeypatch: pytest.MonkeyPatch) -> None:
         db.execute(f"PRAGMA max_page_count = {max(pages, 1)}")
         return db
 
-    monkeypatch.setattr("qa.sessions.sqlite3.connect", connect_to_a_full_disk)
+    monkeypatch.setattr("qa.sessions_sqlite.sqlite3.connect", connect_to_a_full_disk)
 
 
 def test_a_turn_on_a_full_disk_is_a_507_with_a_plain_message(

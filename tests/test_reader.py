@@ -6,7 +6,7 @@ pages say nothing about the question."""
 from __future__ import annotations
 
 import pytest
-from conftest import model_answerer_over
+from conftest import READER_GAP, model_answerer_over
 
 from qa.answering import Answerer
 from qa.embedding import Embedder
@@ -74,6 +74,7 @@ def test_figures_and_dates_are_answered(answerer: Answerer) -> None:
     assert count in {"43", "43 kinds of apple"}
 
 
+@READER_GAP
 def test_items_listed_under_a_heading_are_gathered_as_a_list(answerer: Answerer) -> None:
     found = _texts(answerer, "Which islands do the ferries go to?")
     assert {"Kessel Island", "Varna Island", "Little Moss"} <= set(found)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import model_answerer_over
+from conftest import READER_GAP, model_answerer_over
 
 from qa.embedding import Embedder
 
@@ -27,6 +27,7 @@ PAGES = {
 }
 
 
+@READER_GAP
 def test_who_wrote_a_story_is_answered_by_that_pages_byline(
     tmp_path: Path, model_embedder: Embedder
 ) -> None:

@@ -8,7 +8,7 @@ name where an app is asked for).
 from __future__ import annotations
 
 import pytest
-from conftest import model_answerer_over
+from conftest import READER_GAP, model_answerer_over
 
 from qa.answering import Answerer
 from qa.embedding import Embedder
@@ -69,6 +69,7 @@ def first_answer(answerer: Answerer, question: str) -> str | None:
     return response.answers[0].text if response.answers else None
 
 
+@READER_GAP
 def test_founded_is_not_matched_by_found_the_past_of_find(answerer: Answerer) -> None:
     assert first_answer(answerer, "When was the Harbour Trust founded?") == "1931"
     assert first_answer(answerer, "Who found the lost records of the trust?") == "Tom Field"
@@ -83,16 +84,19 @@ def test_a_figure_for_elsewhere_does_not_answer_for_the_place_asked_about(
     assert norway.answers == []
 
 
+@READER_GAP
 def test_an_untagged_name_inside_a_phrase_answers_which_app(answerer: Answerer) -> None:
     answer = first_answer(answerer, "Which app did volunteers use to reach the trust?")
     assert answer == "Signal"  # not Bergen, a place
 
 
+@READER_GAP
 def test_what_date_wants_a_day_and_what_year_a_year(answerer: Answerer) -> None:
     assert first_answer(answerer, "On what date was the survey report published?") == "June 21"
     assert first_answer(answerer, "In what year was the survey approved?") == "2017"
 
 
+@READER_GAP
 def test_list_items_stated_together_are_all_returned(answerer: Answerer) -> None:
     response = answerer.ask("In which countries were the two sailors rescued?")
     assert {a.text for a in response.answers} == {"Norway", "Denmark"}
@@ -114,6 +118,7 @@ def test_a_further_count_answers_how_many_more_not_how_many_first(answerer: Answ
     assert first_answer(answerer, "How many more seals have the keepers seen since?") == "12"
 
 
+@READER_GAP
 def test_the_day_of_a_date_in_the_question_can_still_be_the_figure_asked_for(
     answerer: Answerer,
 ) -> None:
@@ -129,6 +134,7 @@ def test_a_figure_answers_only_for_the_thing_it_counts(answerer: Answerer) -> No
     assert first_answer(answerer, "How many islands had the keepers visited?") == "14"
 
 
+@READER_GAP
 def test_a_count_of_people_is_met_by_any_word_for_people(answerer: Answerer) -> None:
     # "passengers" are people; the ferry's four decks are not.
     assert first_answer(answerer, "How many people did the Moonrake ferry carry on Sunday?") == (
@@ -136,11 +142,13 @@ def test_a_count_of_people_is_met_by_any_word_for_people(answerer: Answerer) -> 
     )
 
 
+@READER_GAP
 def test_a_nationality_before_the_kind_noun_is_not_the_name(answerer: Answerer) -> None:
     answer = first_answer(answerer, "Which newspaper reported the local investigations?")
     assert answer is not None and answer.startswith("La Gazzetta")  # not "Norwegian"
 
 
+@READER_GAP
 def test_places_listed_by_their_kind_noun_come_apart_without_their_owner(
     answerer: Answerer,
 ) -> None:
@@ -148,10 +156,12 @@ def test_places_listed_by_their_kind_noun_come_apart_without_their_owner(
     assert {a.text for a in response.answers} == {"Hordaland", "Vestfold", "Telemark"}
 
 
+@READER_GAP
 def test_where_prefers_the_city_to_its_country_in_the_same_sentence(answerer: Answerer) -> None:
     assert first_answer(answerer, "Where did divers recover the brass lamp?") == "Bergen"
 
 
+@READER_GAP
 def test_a_question_without_a_question_word_is_answered_by_its_sentence(
     answerer: Answerer,
 ) -> None:
