@@ -30,9 +30,6 @@ from qa.terms import terms, words
 # A list question's items come from several spans of each passage.
 _SPANS_PER_PASSAGE = 1
 _SPANS_PER_PASSAGE_FOR_LISTS = 3
-# A list item must score at least this share of the threshold a single answer needs: an item
-# named beside others is weaker evidence than an answer alone, but still evidence.
-_LIST_ITEM_SHARE = 1.0
 _CACHED_DOCUMENTS = 512
 
 
@@ -145,8 +142,8 @@ class Reader:
             return []
         if not question.is_list:
             return [self._answer(ranked[0])]
-        floor = self._min_score * _LIST_ITEM_SHARE
-        chosen = [c for c in ranked if c.score >= floor]
+        # Every item must clear the threshold a single answer needs.
+        chosen = [c for c in ranked if c.score >= self._min_score]
         limit = question.expected_count or self._max_list_items
         return [self._answer(c) for c in chosen[:limit]]
 
