@@ -150,7 +150,13 @@ class _LoadedBuild:
         min_score = settings.min_answer_score
         if min_score is None:
             min_score = reader_model.calibration.threshold_probability
-        self.reader = Reader(self.store, reader_model, min_score, settings.max_list_items)
+        self.reader = Reader(
+            self.store,
+            reader_model,
+            min_score,
+            settings.max_list_items,
+            settings.reader_focus_words,
+        )
 
 
 def validated_question(question: str, max_chars: int) -> str:

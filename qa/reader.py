@@ -20,6 +20,7 @@ from functools import lru_cache
 
 from qa.answers import Answer, Citation
 from qa.lists import enumeration_items
+from qa.passage_focus import Window, focus_windows
 from qa.places import country_code
 from qa.questions import QuestionAnalysis
 from qa.reader_model import SpanModel
@@ -58,12 +59,18 @@ class Reader:
     """Extracts cited answer spans for a question from retrieved passages."""
 
     def __init__(
-        self, store: Store, model: SpanModel, min_score: float, max_list_items: int
+        self,
+        store: Store,
+        model: SpanModel,
+        min_score: float,
+        max_list_items: int,
+        focus_words: int = 0,
     ) -> None:
         self._store = store
         self._model = model
         self._min_score = min_score
         self._max_list_items = max_list_items
+        self._focus_words = focus_words
         # Documents the last questions cited, kept within bounds.
         self._document_text = lru_cache(maxsize=_CACHED_DOCUMENTS)(self._read_document_text)
 
@@ -72,23 +79,30 @@ class Reader:
         if not passages:
             return []
         per_passage = _SPANS_PER_PASSAGE_FOR_LISTS if question.is_list else _SPANS_PER_PASSAGE
-        headings = [self._heading_before(p) for p in passages]
-        contexts = [heading + p.text for heading, p in zip(headings, passages, strict=True)]
+        sentences = self._sentences_of(passages)
+        windows = self._windows(question, passages, sentences)
+        headings = [self._heading_before(p, w) for p, w in zip(passages, windows, strict=True)]
+        contexts = [
+            heading + p.text[w.start : w.end]
+            for heading, p, w in zip(headings, passages, windows, strict=True)
+        ]
         # A few spare spans per passage: the best may lie in the heading, which is context only.
         readings = self._model.read(question.text, contexts, per_passage + 2)
-        sentences = self._sentences_of(passages)
         candidates: dict[str, _Candidate] = {}
         calibration = self._model.calibration
         asked = frozenset(terms(question.text))
         # A question no question word shapes (a keyword query, a yes/no question) is answered
         # by the sentence that states what the model points at.
         states_sentence = not question.wh and not question.is_list
-        for passage, heading, reading in zip(passages, headings, readings, strict=True):
+        for passage, window, heading, reading in zip(
+            passages, windows, headings, readings, strict=True
+        ):
             quotes = sentences.get(passage.doc_id, [])
             spans = [s for s in reading.spans if s.start >= len(heading)][:per_passage]
+            shift = window.start - len(heading)
             for span in spans:
                 score = calibration.probability(span.score - reading.null_score)
-                local_start, local_end = span.start - len(heading), span.end - len(heading)
+                local_start, local_end = span.start + shift, span.end + shift
                 pieces = (
                     enumeration_items(passage.text, local_start, local_end)
                     if question.is_list
@@ -116,11 +130,31 @@ class Reader:
             end -= 1
         return end
 
-    def _heading_before(self, passage: Passage) -> str:
-        """The heading of the section a passage starts in, as a line to read it under, when
-        the passage does not hold it ("Sponsors" above a list of names); else ""."""
-        section = self._store.location(passage.doc_id, passage.start).section
-        if not section or passage.text.startswith(section):
+    def _windows(
+        self,
+        question: QuestionAnalysis,
+        passages: Sequence[Passage],
+        sentences: dict[str, list[StoredSentence]],
+    ) -> list[Window]:
+        """What the model reads of each passage: a window around its best sentences, or the
+        whole passage for a list question (its items may stand anywhere in it)."""
+        if question.is_list or self._focus_words <= 0:
+            return [Window(0, len(p.text)) for p in passages]
+        bounds = [
+            [
+                (max(s.start - p.start, 0), min(s.end - p.start, len(p.text)))
+                for s in sentences.get(p.doc_id, [])
+                if s.start < p.start + len(p.text) and s.end > p.start
+            ]
+            for p in passages
+        ]
+        return focus_windows(question.text, [p.text for p in passages], bounds, self._focus_words)
+
+    def _heading_before(self, passage: Passage, window: Window) -> str:
+        """The heading of the section the window read starts in, as a line to read it under,
+        when the window does not hold it ("Sponsors" above a list of names); else ""."""
+        section = self._store.location(passage.doc_id, passage.start + window.start).section
+        if not section or passage.text[window.start : window.end].startswith(section):
             return ""
         return section + "\n\n"
 

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     # it is the threshold chosen on the model's dev split (its calibration.json).
     reader_model_path: str = ""
     min_answer_score: float | None = Field(default=None, ge=0.0, le=1.0)
+    # The model reads of each passage a window of this many words around the sentences that
+    # share the most of the question's terms (0: whole passages; list questions always read
+    # whole passages). Fewer tokens read is a faster answer.
+    reader_focus_words: int = Field(default=0, ge=0)
     max_list_items: int = 25
 
     # Requests. Answering is CPU-bound: more answers at once than cores only makes every one

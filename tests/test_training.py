@@ -231,3 +231,46 @@ def test_a_few_training_steps_give_a_model_folder_that_loads(tmp_path: Path) -> 
     again = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert again.returncode == 0, again.stderr[-2000:]
     assert "resumed at step 2" in again.stderr
+    # Read the dev split again with windows around the best sentences: the folder's threshold,
+    # calibration and card are rewritten, its training record kept.
+    weights = (out / "model.safetensors").read_bytes()
+    recalibrated = subprocess.run(
+        [*command, "--calibrate-only", "--focus-words", "8"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert recalibrated.returncode == 0, recalibrated.stderr[-2000:]
+    assert "rewritten" in recalibrated.stderr
+    assert (out / "model.safetensors").read_bytes() == weights
+    summary_after = json.loads((out / "training_summary.json").read_text())
+    assert summary_after["config"]["focus_words"] == 8
+    assert summary_after["dev"] == summary["dev"] and summary_after["command"] == summary["command"]
+    assert "a window of up to 8 words" in (out / "README.md").read_text()
+    json.loads((out / "calibration.json").read_text())
+
+
+def test_calibrating_a_folder_with_no_trained_model_says_so(tmp_path: Path) -> None:
+    data = write_datasets(tmp_path / "data")
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "qa",
+            "train-reader",
+            "--data",
+            str(data),
+            "--out",
+            str(tmp_path / "empty"),
+            "--work-dir",
+            str(tmp_path / "work"),
+            "--calibrate-only",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert run.returncode == 2
+    assert "holds no trained model" in run.stderr

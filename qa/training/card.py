@@ -4,6 +4,7 @@ calibration, and a model card (Hugging Face layout) with the data, settings and 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,19 @@ def export_model(
     half = copy.deepcopy(model).to(torch.float16)
     half.save_pretrained(str(out), safe_serialization=True)
     tokenizer.save_pretrained(str(out))
+    describe_model(out, figures, open_figures, config, command, summary)
+    return out
+
+
+def describe_model(
+    out: Path,
+    figures: DevFigures,
+    open_figures: DevFigures,
+    config: TrainingConfig,
+    command: str,
+    summary: dict[str, object],
+) -> None:
+    """Write the calibration, training_summary.json and the model card of the folder ``out``."""
     calibration = Calibration(
         open_figures.calibration["slope"],
         open_figures.calibration["intercept"],
@@ -58,7 +72,44 @@ def export_model(
         + "\n"
     )
     (out / "README.md").write_text(model_card(figures, open_figures, config, command, summary))
-    return out
+
+
+def recalibrate(out: Path, open_figures: DevFigures, config: TrainingConfig) -> None:
+    """New threshold, calibration and card for a trained folder whose dev split was read again
+    (after a change to how the service reads passages); its training record is kept."""
+    recorded = json.loads((out / "training_summary.json").read_text())
+    trained = TrainingConfig(
+        **{
+            **recorded["config"],
+            "open_dev_questions": config.open_dev_questions,
+            "focus_words": config.focus_words,
+        }
+    )
+    trained = replace(
+        trained,
+        data_dir=Path(str(trained.data_dir)),
+        out_dir=Path(str(trained.out_dir)),
+        work_dir=Path(str(trained.work_dir)),
+        base_model=Path(str(trained.base_model)),
+    )
+    figures = DevFigures(**recorded["dev"])
+    describe_model(out, figures, open_figures, trained, recorded["command"], recorded["sets"])
+
+
+def _earlier_round(base_model: Path) -> str:
+    """What the starting weights were, when they came from an earlier round of training."""
+    summary = base_model / "training_summary.json"
+    if not summary.exists():
+        return ""
+    earlier = json.loads(summary.read_text())
+    dev = earlier.get("dev", {})
+    return (
+        "\n\nThis round started from the weights of an earlier round (themselves trained from "
+        "the bundled encoder, with the same dev split held out), made by:\n\n```bash\n"
+        f"{earlier.get('command', '')}\n```\n\nwhose dev answerable F1 was "
+        f"{dev.get('answerable_f1', float('nan')):.3f} and unanswerable accuracy "
+        f"{dev.get('unanswerable_accuracy', float('nan')):.3f}."
+    )
 
 
 def _row(name: str, values: dict[str, float]) -> str:
@@ -109,6 +160,13 @@ def model_card(
     qamr = _QAMR if config.use_qamr else ""
     length = f"{config.epochs} epochs" + (
         f", stopped at {config.max_steps} steps" if config.max_steps else ""
+    )
+    history = _earlier_round(config.base_model)
+    focus = (
+        f"each paragraph read as the service reads it, a window of up to {config.focus_words} "
+        "words around the sentences that share the most of the question's terms"
+        if config.focus_words
+        else "each paragraph read whole"
     )
     return f"""---
 language: en
@@ -166,7 +224,7 @@ Windows of {config.max_length} tokens (question first, passage windows overlappi
 {config.stride} tokens), {length}, batch {config.batch_size}, AdamW at
 {config.learning_rate:g} with {config.warmup_share:.0%} linear warm-up then linear decay,
 weight decay {config.weight_decay:g}, bf16 autocast on CPU, seed {config.seed}. Weights stored
-in float16.
+in float16.{history}
 
 Reproduce with:
 
@@ -198,8 +256,8 @@ unanswerable questions:
 Each of {config.open_dev_questions} answerable dev questions (a fixed sample, by a hash of
 their id) over the {PASSAGES_READ} paragraphs that our retriever ranks first
 among all dev paragraphs of the three sources, and again with every paragraph that answers it
-taken out of the pool (so it is unanswerable there); the best span of all passages against the
-threshold. The service's threshold and
+taken out of the pool (so it is unanswerable there), {focus}; the best span of all
+passages against the threshold. The service's threshold and
 calibration come from here (margin {open_figures.threshold:.2f}, score
 {open_figures.calibration["threshold_probability"]:.2f}):
 

@@ -6,8 +6,14 @@ import argparse
 import shlex
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qa.training.config import TrainingConfig
+
+if TYPE_CHECKING:
+    from qa.reader_model import SpanModel
+    from qa.training.dev import DevFigures
+    from qa.training.examples import Example
 
 DEFAULT_DATA_DIR = Path("../shared/datasets")
 DEFAULT_OUT_DIR = Path("models/reader")
@@ -69,6 +75,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="answerable dev questions read over retrieved passages at the end (default 600)",
     )
     parser.add_argument("--checkpoint-minutes", type=float, default=defaults.checkpoint_minutes)
+    parser.add_argument(
+        "--focus-words",
+        type=int,
+        default=None,
+        help="the window read of each passage in the open dev reading (default: the service's "
+        "QA_READER_FOCUS_WORDS)",
+    )
+    parser.add_argument(
+        "--calibrate-only",
+        action="store_true",
+        help="do not train: read the dev split again with the model already in --out (the same "
+        "data and seed options as its training) and rewrite its threshold, calibration and card",
+    )
 
 
 def config_from(args: argparse.Namespace) -> TrainingConfig:
@@ -94,16 +113,22 @@ def config_from(args: argparse.Namespace) -> TrainingConfig:
         max_steps=args.max_steps,
         open_dev_questions=args.open_dev_questions,
         checkpoint_minutes=args.checkpoint_minutes,
+        focus_words=_focus_words(args.focus_words),
     )
 
 
-def run(args: argparse.Namespace) -> int:
-    from qa.embedding import load_embedder
+def _focus_words(given: int | None) -> int:
+    if given is not None:
+        return given
     from qa.settings import Settings
+
+    return Settings().reader_focus_words
+
+
+def run(args: argparse.Namespace) -> int:
     from qa.training.card import export_model
     from qa.training.data import build_sets
     from qa.training.loop import Trainer
-    from qa.training.open_dev import open_dev_figures
 
     config = config_from(args)
     if not (config.data_dir / "squadshifts").is_dir():
@@ -116,27 +141,11 @@ def run(args: argparse.Namespace) -> int:
     sets = build_sets(config)
     summary = sets.summary()
     print(f"train-reader: sets {summary}", file=sys.stderr, flush=True)
+    if args.calibrate_only:
+        return _calibrate_only(config, sets.dev)
     trainer = Trainer(config, sets.train, sets.dev)
     figures = trainer.run()
-    print(
-        "train-reader: the dev split read as the service reads it (retrieved passages)",
-        file=sys.stderr,
-        flush=True,
-    )
-    settings = Settings()
-    open_figures = open_dev_figures(
-        trainer.reader(),
-        sets.dev,
-        load_embedder(settings.resolved_model_path()),
-        settings.fusion_dense_weight,
-        config.open_dev_questions,
-    )
-    print(
-        f"train-reader: open dev: answerable F1 {open_figures.answerable_f1:.3f}, "
-        f"unanswerable accuracy {open_figures.unanswerable_accuracy:.3f}",
-        file=sys.stderr,
-        flush=True,
-    )
+    open_figures = _open_dev(trainer.reader(), sets.dev, config)
     command = "qa train-reader " + " ".join(shlex.quote(a) for a in sys.argv[2:])
     out = export_model(
         trainer.model, trainer.tokenizer, figures, open_figures, config, command.strip(), summary
@@ -144,6 +153,54 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"train-reader: model written to {out} (dev answerable F1 {figures.answerable_f1:.3f}, "
         f"unanswerable accuracy {figures.unanswerable_accuracy:.3f})",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _open_dev(model: SpanModel, dev: list[Example], config: TrainingConfig) -> DevFigures:
+    from qa.embedding import load_embedder
+    from qa.settings import Settings
+    from qa.training.open_dev import open_dev_figures
+
+    print(
+        "train-reader: the dev split read as the service reads it (retrieved passages)",
+        file=sys.stderr,
+        flush=True,
+    )
+    settings = Settings()
+    figures = open_dev_figures(
+        model,
+        dev,
+        load_embedder(settings.resolved_model_path()),
+        settings.fusion_dense_weight,
+        config.open_dev_questions,
+        config.focus_words,
+    )
+    print(
+        f"train-reader: open dev: answerable F1 {figures.answerable_f1:.3f}, "
+        f"unanswerable accuracy {figures.unanswerable_accuracy:.3f}, "
+        f"overall F1 {figures.overall_f1:.3f}",
+        file=sys.stderr,
+        flush=True,
+    )
+    return figures
+
+
+def _calibrate_only(config: TrainingConfig, dev: list[Example]) -> int:
+    from qa.reader_model import SpanModel
+    from qa.training.card import recalibrate
+
+    if not (config.out_dir / "training_summary.json").exists():
+        print(
+            f"qa train-reader: {config.out_dir} holds no trained model (no training_summary.json)",
+            file=sys.stderr,
+        )
+        return 2
+    model = SpanModel.load(config.out_dir, max_length=config.max_length, stride=config.stride)
+    recalibrate(config.out_dir, _open_dev(model, dev, config), config)
+    print(
+        f"train-reader: threshold, calibration and card of {config.out_dir} rewritten",
         file=sys.stderr,
     )
     return 0

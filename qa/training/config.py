@@ -26,6 +26,7 @@ class TrainingConfig:
     limit: int | None = None  # at most this many questions per dataset file (smoke runs)
     max_steps: int | None = None  # stop early (smoke runs)
     open_dev_questions: int = 600  # answerable dev questions read as the service reads them
+    focus_words: int = 0  # the window the service reads of each passage (0: whole passages)
     checkpoint_minutes: float = 10.0
     bf16: bool = True  # autocast where the CPU has native bf16
 

@@ -145,7 +145,15 @@ class Trainer:
         current = self.config.as_dict()
         # These may change on resume; a changed ``epochs`` re-plans the rest of the schedule
         # (the learning rate decays to zero at the new end).
-        for key in ("max_steps", "checkpoint_minutes", "out_dir", "epochs", "open_dev_questions"):
+        # So may how the dev split is read at the end.
+        for key in (
+            "max_steps",
+            "checkpoint_minutes",
+            "out_dir",
+            "epochs",
+            "open_dev_questions",
+            "focus_words",
+        ):
             saved.pop(key, None)
             current.pop(key, None)
         if saved != current:

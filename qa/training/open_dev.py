@@ -17,6 +17,7 @@ import bm25s
 import numpy as np
 
 from qa.embedding import Embedder
+from qa.passage_focus import focus_windows
 from qa.reader_model import SpanModel
 from qa.retrieval import fuse_scores
 from qa.terms import terms
@@ -87,6 +88,26 @@ def _ranked_contexts(
     return ranked
 
 
+def _focused(
+    pairs: Sequence[tuple[Example, list[str]]], ranked: list[list[str]], focus_words: int
+) -> list[list[str]]:
+    """Each question's passages cut to the windows the service's reader reads of them."""
+    from qa.sentences import split_many
+
+    every = sorted({c for contexts in ranked for c in contexts})
+    bounds = {
+        c: [(s.start, s.end) for s in found]
+        for c, found in zip(every, split_many(every), strict=True)
+    }
+    focused: list[list[str]] = []
+    for (example, _), contexts in zip(pairs, ranked, strict=True):
+        windows = focus_windows(
+            example.question, contexts, [bounds[c] for c in contexts], focus_words
+        )
+        focused.append([c[w.start : w.end] for c, w in zip(contexts, windows, strict=True)])
+    return focused
+
+
 def open_predictions(
     model: SpanModel,
     examples: Sequence[Example],
@@ -94,12 +115,17 @@ def open_predictions(
     dense_weight: float = 0.4,
     size: int | None = None,
     batch: int = 8,
+    focus_words: int = 0,
 ) -> list[Prediction]:
-    """Each question's best span over its retrieved passages, and that span's margin."""
+    """Each question's best span over its retrieved passages (each read as a window of
+    ``focus_words`` around its best sentences, as the service reads; 0: whole), and that span's
+    margin."""
     pairs = open_questions(examples, size)
     if not pairs:
         return []
     ranked = _ranked_contexts(pairs, embedder, dense_weight)
+    if focus_words > 0:
+        ranked = _focused(pairs, ranked, focus_words)
     predictions: list[Prediction] = []
     for first in range(0, len(pairs), batch):
         part = pairs[first : first + batch]
@@ -124,6 +150,9 @@ def open_dev_figures(
     embedder: Embedder,
     dense_weight: float = 0.4,
     size: int | None = None,
+    focus_words: int = 0,
 ) -> DevFigures:
     """The dev figures as the service would get them, at the threshold chosen on them."""
-    return dev_figures(open_predictions(model, examples, embedder, dense_weight, size))
+    return dev_figures(
+        open_predictions(model, examples, embedder, dense_weight, size, focus_words=focus_words)
+    )
