@@ -177,7 +177,7 @@ def _cmd_slack(args: argparse.Namespace) -> int:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    from qa.evaluation import run_cli
+    from qa.evaluation.runner import run_cli
 
     settings = _settings(args)
     ensure_index(settings, quiet=True)
