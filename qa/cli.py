@@ -341,7 +341,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     silence_third_party(args.verbose)
     from qa.answering import InvalidQuestionError
     from qa.disk_space import DiskFullError
-    from qa.indexing import EmptyCorpusError, IndexMissingError, OutdatedBuildError
+    from qa.index_manifest import IndexMissingError, OutdatedBuildError
+    from qa.indexing import EmptyCorpusError
     from qa.integrity import DamagedBuildError
     from qa.sessions import SessionStoreError
 
