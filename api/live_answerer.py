@@ -18,7 +18,7 @@ from fastapi import Request
 
 from api.errors import ApiError
 from qa.answering import Answerer
-from qa.indexing import IndexMissingError, OutdatedBuildError, current_build_dir
+from qa.index_manifest import IndexMissingError, OutdatedBuildError, current_build_dir
 from qa.integrity import DamagedBuildError
 
 logger = logging.getLogger("api.live_answerer")

@@ -110,7 +110,7 @@ def _build_in_this_process(corpus_dir: Path, index_dir: Path) -> dict[str, objec
     rss_before = _rss_mb()
     report = build_index(settings, lambda: embedder, force=True, progress=False)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    from qa.indexing import current_build_dir, read_manifest
+    from qa.index_manifest import current_build_dir, read_manifest
 
     folder = current_build_dir(index_dir)
     assert folder is not None

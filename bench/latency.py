@@ -16,7 +16,7 @@ from pathlib import Path
 from bench.measures import Latency
 from bench.reader import retrieved_passages
 from qa.answering import Answerer
-from qa.indexing import CHUNK_INDEX_FILE, current_build_dir, read_manifest
+from qa.index_manifest import CHUNK_INDEX_FILE, current_build_dir, read_manifest
 from qa.reader_model import window_contexts
 from qa.settings import Settings
 from qa.vectors import FaissIndex

@@ -19,7 +19,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from qa.answers import Answer
 from qa.conversation import Turn, resolve_question
 from qa.embedding import Embedder, load_embedder
-from qa.indexing import (
+from qa.index_manifest import (
     BM25_DIR,
     CASED_WORDS_FILE,
     CHUNK_INDEX_FILE,

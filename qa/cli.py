@@ -177,7 +177,7 @@ def _cmd_slack(args: argparse.Namespace) -> int:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    from qa.evaluation import run_cli
+    from qa.evaluation.runner import run_cli
 
     settings = _settings(args)
     ensure_index(settings, quiet=True)
@@ -341,7 +341,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     silence_third_party(args.verbose)
     from qa.answering import InvalidQuestionError
     from qa.disk_space import DiskFullError
-    from qa.indexing import EmptyCorpusError, IndexMissingError, OutdatedBuildError
+    from qa.index_manifest import IndexMissingError, OutdatedBuildError
+    from qa.indexing import EmptyCorpusError
     from qa.integrity import DamagedBuildError
     from qa.sessions import SessionStoreError
 

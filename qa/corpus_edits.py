@@ -29,7 +29,8 @@ from pydantic import BaseModel
 from qa.corpus_walk import METADATA_FILE, SUPPORTED_SUFFIXES
 from qa.documents import DocumentReadError, document_ids, list_corpus_files, read_document
 from qa.embedding import Embedder
-from qa.indexing import BuildReport, build_index, current_build_dir, read_manifest
+from qa.index_manifest import current_build_dir, read_manifest
+from qa.indexing import BuildReport, build_index
 from qa.layout import lay_out
 from qa.settings import Settings
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa.chat import HISTORY_TURNS
-from qa.evaluation import GoldItem
+from qa.evaluation.gold import GoldItem
 from qa.sessions import RatedTurn, SessionStore
 
 CANDIDATES_FILE = "gold-candidates.jsonl"

@@ -1,12 +1,12 @@
 """What a person notices on the chat page, in headless Chromium over the real models and a tiny
 corpus: the pending question and its typing indicator, answers and errors in full view above the
-input bar, a retry, source marks that are links, one quote for list items that share it, the
-multi-line input and its length limit, the document panel's headings and place, and the
-accessibility basics. Screenshots go to /tmp/qa-page-*.png.
+input bar, a retry, the multi-line input and its length limit, the accessibility basics, and
+rating an answer. Screenshots go to /tmp/qa-page-*.png. Sources and the document panel are in
+test_chat_page_sources.py; the corpus, server and helpers both use are in chat_page_setup.py.
 
-A few tests hand the page a reply through Playwright's routing (a 500, an abstention, a list
-whose items share a sentence): those replies are built from the real documents' offsets, and
-everything else (documents, sessions) comes from the real server."""
+A few tests hand the page a reply through Playwright's routing (a 500, an abstention): those
+replies are built by hand, and everything else (documents, sessions) comes from the real
+server."""
 
 from __future__ import annotations
 
@@ -16,38 +16,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from chat_page_setup import (
+    ANSWERABLE,
+    PAGES,
+    PORT,
+    SHOTS,
+    _answered,
+    _browser_page,
+    _reply,
+    _served,
+    expect,
+)
 from conftest import model_answerer_over
 from live_server import server_in_thread
-from test_chat_page import CHROMIUM, CHROMIUM_ARGS, playwright_api, pytestmark  # noqa: F401
+from test_chat_page import pytestmark  # noqa: F401
 
 from api.main import create_app
 from qa.answering import Answerer
 from qa.embedding import Embedder
 from qa.settings import Settings
-
-expect = playwright_api.expect
-SHOTS = Path("/tmp")
-PORT = 18230  # the tests' own range
-
-PAGES = {
-    "tower.txt": (
-        "The Harbour Tower\n\n"
-        "The Harbour Tower was completed in 1998 in the city of Halifax. It stands 112 metres "
-        "tall and was designed by the architect Maria Lopez.\n"
-    ),
-    "fair.txt": (
-        "The Spring Fair\n\n"
-        "Stalls came from the towns of Windsor, Lunenburg and Truro to the fair in 2019.\n"
-    ),
-    "notes.txt": ("Roof notes\n\n## Costs\n\nThe new roof cost 5,000 dollars.\n"),
-    "guide.md": (
-        "# Harbour guide\n\n"
-        "An introduction to the harbour.\n\n"
-        "## Fees\n\n"
-        "Mooring fees brought in 820,000 dollars in 2023.\n"
-    ),
-}
-ANSWERABLE = "Who designed the Harbour Tower?"
 
 
 @pytest.fixture(scope="module")
@@ -57,25 +44,7 @@ def small_answerer(tmp_path_factory: pytest.TempPathFactory, model_embedder: Emb
 
 @pytest.fixture()
 def url(small_answerer: Answerer, tmp_path: Path) -> Iterator[str]:
-    settings = Settings(
-        **{
-            **small_answerer.settings.model_dump(),
-            "database_url": f"sqlite:///{tmp_path / 'sessions.sqlite3'}",
-            "max_question_chars": 300,
-        }
-    )
-    with server_in_thread(create_app(settings, small_answerer), port=PORT) as address:
-        yield address
-
-
-def _browser_page(**context: Any) -> Iterator[Any]:
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_context(**{"viewport": {"width": 1280, "height": 800}, **context})
-        tab = page.new_page()
-        tab.set_default_timeout(60_000)
-        yield tab
-        browser.close()
+    yield from _served(small_answerer, tmp_path)
 
 
 @pytest.fixture()
@@ -88,51 +57,12 @@ def phone() -> Iterator[Any]:
     yield from _browser_page(viewport={"width": 390, "height": 844}, reduced_motion="reduce")
 
 
-def _answered(page: Any, question: str) -> Any:
-    page.locator("#message").fill(question)
-    page.locator("#message").press("Enter")
-    turn = page.locator(".turn").last
-    turn.locator(".reply").wait_for()
-    return turn
-
-
 def _above_the_input_bar(page: Any, locator: Any) -> None:
     box = locator.bounding_box()
     bar = page.locator("#ask-form").bounding_box()
     assert box is not None and bar is not None
     assert box["y"] >= 0, "its top is scrolled off the screen"
     assert box["y"] + box["height"] <= bar["y"] + 1, "it ends under the input bar"
-
-
-def _reply(question: str, answers: list[dict[str, Any]], **fields: Any) -> str:
-    body = {
-        "question": question,
-        "resolved_question": question,
-        "answers": answers,
-        "abstained": not answers,
-        "message": "" if answers else "I could not find that in the documents.",
-        "passages": [],
-        "session_id": "s" * 32,
-        **fields,
-    }
-    return json.dumps(body)
-
-
-def _citation(answerer: Answerer, doc_id: str, text: str, quote: str, **fields: Any) -> dict:
-    document = answerer.document(doc_id)
-    assert document is not None
-    quote_start = document.text.index(quote)
-    start = document.text.index(text, quote_start)
-    return {
-        "doc_id": doc_id,
-        "title": document.title,
-        "start": start,
-        "end": start + len(text),
-        "quote": quote,
-        "quote_start": quote_start,
-        "quote_end": quote_start + len(quote),
-        **fields,
-    }
 
 
 # --- asking -----------------------------------------------------------------------------------
@@ -223,6 +153,16 @@ def test_an_abstention_reads_plainly_and_offers_to_rephrase(page: Any, url: str)
     expect(page.locator("#message")).to_be_focused()
 
 
+def test_answered_as_is_not_shown_for_a_change_of_capitals(page: Any, url: str) -> None:
+    page.goto(url + "/")
+    turn = _answered(page, ANSWERABLE.lower())  # the corpus's capitals come back
+    expect(turn.locator(".reply")).to_be_visible()
+    expect(turn.locator(".resolved")).to_have_count(0)
+    follow_up = _answered(page, "When was it completed?")
+    expect(follow_up.locator(".resolved")).to_contain_text("When was")
+    expect(follow_up.locator(".resolved")).not_to_contain_text(" it ")
+
+
 # --- the input --------------------------------------------------------------------------------
 
 
@@ -244,113 +184,6 @@ def test_shift_enter_breaks_the_line_and_a_long_question_is_refused_in_words(
     expect(page.locator(".turn")).to_have_count(0)
     expect(page.locator("#message")).to_have_value(long_question)  # nothing cut off
     page.screenshot(path=str(SHOTS / "qa-page-too-long.png"))
-
-
-# --- sources ----------------------------------------------------------------------------------
-
-
-def test_source_marks_are_links_that_open_the_document_at_the_span(
-    page: Any, url: str, small_answerer: Answerer
-) -> None:
-    page.goto(url + "/")
-    turn = _answered(page, ANSWERABLE)
-    marks = turn.locator("a.mark")
-    if marks.count() == 0:
-        pytest.skip("the interim reader abstained on the easiest question")
-    answer = turn.locator(".answer-text").first.evaluate("p => p.firstChild.textContent")
-    marks.first.focus()  # a link: reachable by keyboard
-    expect(marks.first).to_be_focused()
-    page.keyboard.press("Enter")
-    expect(page.locator("#document-panel")).to_be_visible()
-    expect(page.locator("#cited-span")).to_have_text(answer)
-    expect(page.locator("#cited-span")).to_be_in_viewport()
-
-
-def test_list_items_that_share_a_sentence_show_it_once(
-    page: Any, url: str, small_answerer: Answerer
-) -> None:
-    sentence = "Stalls came from the towns of Windsor, Lunenburg and Truro to the fair in 2019."
-    towns = ["Windsor", "Lunenburg", "Truro"]
-    answers = [
-        {
-            "text": town,
-            "score": 0.9,
-            "citations": [_citation(small_answerer, "fair", town, sentence)],
-        }
-        for town in towns
-    ]
-    question = "Which towns sent stalls?"
-    page.route(
-        "**/chat",
-        lambda route: route.fulfill(
-            status=200, content_type="application/json", body=_reply(question, answers)
-        ),
-    )
-    page.goto(url + "/")
-    turn = _answered(page, question)
-    expect(turn.locator(".answer-text")).to_have_count(3)
-    expect(turn.locator(".quote")).to_have_count(1)
-    expect(turn.locator(".quote mark")).to_have_text(towns)
-    # One sentence is one source: every item is marked [1].
-    expect(turn.locator(".sources li")).to_have_count(1)
-    expect(turn.locator(".answer-text a.mark")).to_have_text(["[1]", "[1]", "[1]"])
-    page.screenshot(path=str(SHOTS / "qa-page-list.png"))
-
-
-def test_the_document_panel_shows_the_place_and_draws_headings(
-    page: Any, url: str, small_answerer: Answerer
-) -> None:
-    sentence = "Mooring fees brought in 820,000 dollars in 2023."
-    citation = _citation(small_answerer, "guide", "820,000 dollars", sentence, section="Fees")
-    question = "How much did mooring fees bring in?"
-    body = _reply(question, [{"text": "820,000 dollars", "score": 0.9, "citations": [citation]}])
-    page.route(
-        "**/chat",
-        lambda route: route.fulfill(status=200, content_type="application/json", body=body),
-    )
-    page.goto(url + "/")
-    turn = _answered(page, question)
-    turn.locator("button.source").first.click()
-    panel = page.locator("#document-panel")
-    expect(panel.locator("#document-place")).to_have_text("§ Fees")
-    expect(panel.locator(".doc-heading")).to_have_text(["Harbour guide", "Fees"])
-    expect(panel.locator("#cited-span")).to_have_text("820,000 dollars")
-    expect(panel.locator(".quoted")).to_have_text(sentence)
-    page.screenshot(path=str(SHOTS / "qa-page-document.png"))
-
-
-def test_markdown_heading_marks_left_in_plain_text_are_drawn_as_headings(
-    page: Any, url: str, small_answerer: Answerer
-) -> None:
-    document = small_answerer.document("notes")
-    assert document is not None and "## Costs" in document.text, "cleaning dropped the marks"
-    sentence = "The new roof cost 5,000 dollars."
-    citation = _citation(small_answerer, "notes", "5,000 dollars", sentence)
-    body = _reply(
-        "What did the roof cost?",
-        [{"text": "5,000 dollars", "score": 0.9, "citations": [citation]}],
-    )
-    page.route(
-        "**/chat",
-        lambda route: route.fulfill(status=200, content_type="application/json", body=body),
-    )
-    page.goto(url + "/")
-    _answered(page, "What did the roof cost?").locator("button.source").first.click()
-    panel = page.locator("#document-panel")
-    expect(panel.locator(".doc-heading")).to_have_count(1)
-    assert panel.locator(".doc-heading").inner_text().strip() == "Costs"  # the marks hidden
-    assert "#" not in panel.locator("#document-text").inner_text()
-    expect(panel.locator("#cited-span")).to_have_text("5,000 dollars")
-
-
-def test_answered_as_is_not_shown_for_a_change_of_capitals(page: Any, url: str) -> None:
-    page.goto(url + "/")
-    turn = _answered(page, ANSWERABLE.lower())  # the corpus's capitals come back
-    expect(turn.locator(".reply")).to_be_visible()
-    expect(turn.locator(".resolved")).to_have_count(0)
-    follow_up = _answered(page, "When was it completed?")
-    expect(follow_up.locator(".resolved")).to_contain_text("When was")
-    expect(follow_up.locator(".resolved")).not_to_contain_text(" it ")
 
 
 # --- accessibility ----------------------------------------------------------------------------

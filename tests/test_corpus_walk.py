@@ -17,7 +17,8 @@ from qa import cli
 from qa.answering import Answerer
 from qa.corpus_walk import walk_corpus
 from qa.documents import load_corpus
-from qa.indexing import build_index, model_name_of, staleness
+from qa.index_manifest import model_name_of, staleness
+from qa.indexing import build_index
 from qa.settings import Settings
 
 GOOD = "The Harbour Tower was completed in 1998 in the city of Halifax.\n"

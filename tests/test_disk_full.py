@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 import qa.indexing
 from qa import cli
 from qa.disk_space import is_disk_full
-from qa.indexing import BUILDS_DIR, CASED_WORDS_FILE, current_build_dir
+from qa.index_manifest import BUILDS_DIR, CASED_WORDS_FILE, current_build_dir
 from qa.settings import Settings
 
 DEV_FULL = Path("/dev/full")

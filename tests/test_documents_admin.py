@@ -15,7 +15,8 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from qa.answering import Answerer
 from qa.corpus_edits import CorpusEditor
-from qa.indexing import BuildReport, current_build_dir
+from qa.index_manifest import current_build_dir
+from qa.indexing import BuildReport
 from qa.reader_model import SpanModel
 from qa.settings import Settings
 

@@ -14,7 +14,8 @@ from qa.embedding import (
     precision_suffix,
     resolve_precision,
 )
-from qa.indexing import build_index, model_name_of, staleness
+from qa.index_manifest import model_name_of, staleness
+from qa.indexing import build_index
 from qa.settings import Settings
 
 

@@ -11,13 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from qa.evaluation import (
-    GoldFileError,
-    GoldItem,
+from qa.evaluation.gold import GoldFileError, GoldItem, load_gold
+from qa.evaluation.metrics import (
     ListScores,
     exact_match,
     list_scores,
-    load_gold,
     normalize_answer,
     percentile,
     token_f1,

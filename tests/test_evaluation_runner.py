@@ -11,23 +11,14 @@ import pytest
 from qa.answering import AskResponse
 from qa.answers import Answer, Citation
 from qa.conversation import Turn
-from qa.evaluation import (
-    Figures,
-    GoldItem,
-    ask_gold,
-    baseline_figures,
-    baseline_response,
-    build_report,
-    calibrate,
-    check_against_baseline,
-    evaluate,
-    render_markdown,
-    render_summary,
-    run_cli,
-    score_item,
-    simple_sentences,
-    summarise,
-)
+from qa.evaluation.baseline_gate import baseline_figures, check_against_baseline
+from qa.evaluation.figures import Figures, calibrate, summarise
+from qa.evaluation.gold import GoldItem
+from qa.evaluation.plain_baseline import baseline_response, simple_sentences
+from qa.evaluation.rendering import render_markdown, render_summary
+from qa.evaluation.report import build_report
+from qa.evaluation.runner import ask_gold, evaluate, run_cli
+from qa.evaluation.scoring import score_item
 from qa.retrieval import Passage
 from qa.settings import Settings
 
@@ -409,7 +400,7 @@ def test_run_cli_check_without_a_baseline_says_how_to_make_one(tmp_path: Path) -
 
 def test_a_citation_quoting_the_answer_inside_a_hyphenated_word_counts() -> None:
     from qa.answers import Answer, Citation
-    from qa.evaluation import citation_supported
+    from qa.evaluation.scoring import citation_supported
 
     quote = "Madrid-based human rights group Safeguard Defenders says it found more."
     answer = Answer(

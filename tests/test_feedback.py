@@ -12,7 +12,7 @@ from conftest import ROOT
 from fastapi.testclient import TestClient
 
 from qa.chat import ChatService
-from qa.evaluation import load_gold
+from qa.evaluation.gold import load_gold
 from qa.feedback import CANDIDATES_FILE, REVIEW_FILE, export_feedback
 from qa.sessions import PUBLIC_OWNER, TurnFeedback
 from qa.sessions_sqlite import SqliteSessionStore

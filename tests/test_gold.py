@@ -9,7 +9,7 @@ from typing import get_args
 
 import pytest
 
-from qa.evaluation import Category, GoldItem, load_gold
+from qa.evaluation.gold import Category, GoldItem, load_gold
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLD_PATH = ROOT / "eval" / "gold.jsonl"

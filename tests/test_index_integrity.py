@@ -20,17 +20,17 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from qa import cli
 from qa.answering import Answerer
-from qa.indexing import (
+from qa.index_manifest import (
     BM25_DIR,
     CASED_WORDS_FILE,
     CHUNK_INDEX_FILE,
     CHUNK_VECTORS_FILE,
     MANIFEST_FILE,
     STORE_FILE,
-    build_index,
     current_build_dir,
     read_manifest,
 )
+from qa.indexing import build_index
 from qa.integrity import DamagedBuildError, verify_build
 from qa.settings import Settings
 

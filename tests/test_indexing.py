@@ -18,7 +18,7 @@ import pytest
 from qa import cli
 from qa.answering import Answerer
 from qa.embedding import HashingEmbedder
-from qa.indexing import (
+from qa.index_manifest import (
     BM25_DIR,
     BUILDS_DIR,
     CHUNK_INDEX_FILE,
@@ -26,15 +26,13 @@ from qa.indexing import (
     CURRENT_FILE,
     MANIFEST_FILE,
     STORE_FILE,
-    BuildReport,
-    EmptyCorpusError,
     Manifest,
-    build_index,
     current_build_dir,
     model_name_of,
     read_manifest,
     staleness,
 )
+from qa.indexing import BuildReport, EmptyCorpusError, build_index
 from qa.layout import Location
 from qa.settings import Settings
 from qa.store import Store

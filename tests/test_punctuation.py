@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 
 from qa import cli
 from qa.answering import Answerer
-from qa.indexing import STORE_FILE, build_index, current_build_dir
+from qa.index_manifest import STORE_FILE, current_build_dir
+from qa.indexing import build_index
 from qa.settings import Settings
 from qa.store import Store
 

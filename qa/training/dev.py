@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from qa.evaluation import exact_match, token_f1
+from qa.evaluation.metrics import exact_match, token_f1
 from qa.reader_model import Calibration, SpanModel
 from qa.training.examples import Example
 
