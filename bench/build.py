@@ -120,7 +120,7 @@ def _build_in_this_process(corpus_dir: Path, index_dir: Path) -> dict[str, objec
         "documents": report.documents,
         "chunks": report.chunks,
         "sentences": manifest.sentence_count,
-        "texts_embedded": manifest.sentence_count + report.chunks,
+        "texts_embedded": report.embedded_chunks,
         "index_kind": manifest.index_kind,
         "model_load_seconds": round(model_seconds, 2),
         "spacy_load_seconds": round(spacy_seconds, 2),
@@ -128,6 +128,7 @@ def _build_in_this_process(corpus_dir: Path, index_dir: Path) -> dict[str, objec
         "chunks_per_second": round(report.chunks / report.seconds, 2),
         "embed_seconds": round(embedder.seconds, 2),
         "other_seconds": round(report.seconds - embedder.seconds, 2),
+        "stage_seconds": report.stage_seconds,
         "rss_before_build_mb": round(rss_before, 1),
         "peak_rss_mb": round(peak_mb, 1),
     }

@@ -1,7 +1,8 @@
 """In-process answering latency: `Answerer.ask` over the gold questions, against the floor.
 
 The floor is what any retrieve-and-read system must pay per question: one query embedding, one
-FAISS search and one forward pass of the reader model over the windows it reads, with the same
+FAISS search and one forward pass of the reader model over the windows it reads (the passages
+cut to the windows around their best sentences, as the reader cuts them), with the same
 models and index the answerer uses. Everything above it is question analysis, BM25, fusion,
 SQLite reads, tokenising and the span search.
 """
@@ -17,6 +18,7 @@ from bench.measures import Latency
 from bench.reader import retrieved_passages
 from qa.answering import Answerer
 from qa.index_manifest import CHUNK_INDEX_FILE, current_build_dir, read_manifest
+from qa.questions import analyse_question
 from qa.reader_model import window_contexts
 from qa.settings import Settings
 from qa.vectors import FaissIndex
@@ -45,9 +47,18 @@ def measure_ask(settings: Settings, questions: list[str], rounds: int = 1) -> di
     candidates = settings.retrieval_candidates
 
     model = answerer._reader_model
+    reader = answerer._build.reader
     windows = {
-        question: window_contexts(model.tokenizer, question, texts, model.max_length, model.stride)
-        for question, texts in zip(questions, retrieved_passages(answerer, questions), strict=True)
+        question: window_contexts(
+            model.tokenizer,
+            question,
+            reader.contexts(analyse_question(question), passages),
+            model.max_length,
+            model.stride,
+        )
+        for question, passages in zip(
+            questions, retrieved_passages(answerer, questions), strict=True
+        )
     }
 
     def floor(question: str) -> None:

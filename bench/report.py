@@ -80,6 +80,11 @@ def print_tables(results: dict[str, Any]) -> None:
                 ],
             )
         )
+        stages = [(r["precision"], r["stage_seconds"]) for r in builds if r.get("stage_seconds")]
+        if stages:
+            names = list(stages[0][1])
+            print("  where a build's time goes (s):")
+            print(table(["precision", *names], [[p, *(s[n] for n in names)] for p, s in stages]))
     if "encoders" in results:
         e = results["encoders"]
         print(
@@ -109,8 +114,7 @@ def print_tables(results: dict[str, Any]) -> None:
             build = results["build"]["default"]
             print(
                 f"  build at {build['precision']}: {build['chunks_per_second']} chunks/s in all, "
-                f"{_per_second(build['chunks'], build['embed_seconds'])} chunks/s embedding "
-                f"(chunks and sentences); plain sentence-transformers fp32: {plain} chunks/s"
+                f"{_per_second(build['chunks'], build['embed_seconds'])} chunks/s embedding; plain sentence-transformers fp32: {plain} chunks/s"
             )
     if "ask" in results:
         a = results["ask"]

@@ -79,6 +79,9 @@ class BuildReport:
     seconds: float = 0.0
     failures: list[ManifestFailure] = field(default_factory=list)
     reason: str = ""
+    # Where the seconds went: reading the files, preparing them (cleaning, sentences, chunks),
+    # embedding the new chunks, writing the build (vectors, BM25, the store).
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
 
 # --- building -------------------------------------------------------------------------------
@@ -119,6 +122,8 @@ def build_index(
                 failures=manifest.failures,
                 reason="up to date",
             )
+        stages: dict[str, float] = {}
+        clock = time.perf_counter()
         loaded = load_corpus(
             settings.corpus_dir,
             follow_outside_links=settings.follow_outside_links,
@@ -130,13 +135,16 @@ def build_index(
         ]
         # Forced means from scratch: a damaged build must not lend its vectors to the next.
         previous = None if force else _PreviousBuild.open(previous_dir, model_name, settings)
+        stages["read"], clock = time.perf_counter() - clock, time.perf_counter()
         prepared, reused = _prepare(loaded.documents, previous, failures, settings, show)
+        stages["prepare"], clock = time.perf_counter() - clock, time.perf_counter()
         if not prepared:
             raise EmptyCorpusError(
                 f"no readable document in {settings.corpus_dir}"
                 + "".join(f"\n  {f.file}: {f.reason}" for f in failures)
             )
         embedded = _embed_new(prepared, embedder_factory, settings.embed_batch_size, show)
+        stages["embed"], clock = time.perf_counter() - clock, time.perf_counter()
         build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
         staging = index_dir / BUILDS_DIR / f".staging-{build_id}"
         try:
@@ -148,6 +156,7 @@ def build_index(
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
             _publish(index_dir, build_id)
+            stages["write"] = time.perf_counter() - clock
         except Exception as error:
             # numpy, SQLite and FAISS each word a full disk their own way; say it once, plainly.
             if is_disk_full(error):
@@ -164,6 +173,7 @@ def build_index(
             time.perf_counter() - started,
             failures,
             reason,
+            {name: round(seconds, 3) for name, seconds in stages.items()},
         )
 
 

@@ -74,18 +74,19 @@ class Reader:
         # Documents the last questions cited, kept within bounds.
         self._document_text = lru_cache(maxsize=_CACHED_DOCUMENTS)(self._read_document_text)
 
-    def read(self, question: QuestionAnalysis, passages: Sequence[Passage]) -> list[Answer]:
-        """The answers, best first; empty means the passages do not answer the question."""
+    def read(
+        self,
+        question: QuestionAnalysis,
+        passages: Sequence[Passage],
+        min_score: float | None = None,
+    ) -> list[Answer]:
+        """The answers, best first; empty means the passages do not answer the question
+        (no answer scores ``min_score``, by default the service's threshold)."""
         if not passages:
             return []
         per_passage = _SPANS_PER_PASSAGE_FOR_LISTS if question.is_list else _SPANS_PER_PASSAGE
         sentences = self._sentences_of(passages)
-        windows = self._windows(question, passages, sentences)
-        headings = [self._heading_before(p, w) for p, w in zip(passages, windows, strict=True)]
-        contexts = [
-            heading + p.text[w.start : w.end]
-            for heading, p, w in zip(headings, passages, windows, strict=True)
-        ]
+        windows, headings, contexts = self._contexts(question, passages, sentences)
         # A few spare spans per passage: the best may lie in the heading, which is context only.
         readings = self._model.read(question.text, contexts, per_passage + 2)
         candidates: dict[str, _Candidate] = {}
@@ -121,7 +122,9 @@ class Reader:
                     candidates.setdefault(key, _Candidate(key)).add(
                         _Occurrence(score, passage.doc_id, start, end, *quote)
                     )
-        return self._select(question, candidates)
+        return self._select(
+            question, candidates, self._min_score if min_score is None else min_score
+        )
 
     def _sentence_end(self, doc_id: str, start: int, end: int) -> int:
         """``end`` moved back over the sentence's closing stop and spaces."""
@@ -129,6 +132,24 @@ class Reader:
         while end > start and (text[end - 1].isspace() or text[end - 1] in ".!?;:"):
             end -= 1
         return end
+
+    def contexts(self, question: QuestionAnalysis, passages: Sequence[Passage]) -> list[str]:
+        """What the model reads for ``question``: each passage's window under its heading."""
+        return self._contexts(question, passages, self._sentences_of(passages))[2]
+
+    def _contexts(
+        self,
+        question: QuestionAnalysis,
+        passages: Sequence[Passage],
+        sentences: dict[str, list[StoredSentence]],
+    ) -> tuple[list[Window], list[str], list[str]]:
+        windows = self._windows(question, passages, sentences)
+        headings = [self._heading_before(p, w) for p, w in zip(passages, windows, strict=True)]
+        contexts = [
+            heading + p.text[w.start : w.end]
+            for heading, p, w in zip(headings, passages, windows, strict=True)
+        ]
+        return windows, headings, contexts
 
     def _windows(
         self,
@@ -169,15 +190,15 @@ class Reader:
         return by_document
 
     def _select(
-        self, question: QuestionAnalysis, candidates: dict[str, _Candidate]
+        self, question: QuestionAnalysis, candidates: dict[str, _Candidate], min_score: float
     ) -> list[Answer]:
         ranked = sorted(candidates.values(), key=lambda c: (-c.score, c.key))
-        if not ranked or ranked[0].score < self._min_score:
+        if not ranked or ranked[0].score < min_score:
             return []
         if not question.is_list:
             return [self._answer(ranked[0])]
         # Every item must clear the threshold a single answer needs.
-        chosen = [c for c in ranked if c.score >= self._min_score]
+        chosen = [c for c in ranked if c.score >= min_score]
         limit = question.expected_count or self._max_list_items
         return [self._answer(c) for c in chosen[:limit]]
 

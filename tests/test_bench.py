@@ -115,6 +115,7 @@ def test_the_build_table_shows_both_precisions_beside_the_plain_encoder(
             "model_load_seconds": 4.0,
             "rss_before_build_mb": 480.0,
             "peak_rss_mb": 800.0,
+            "stage_seconds": {"read": 0.25, "prepare": 1.5, "embed": embed, "write": 0.25},
         }
 
     row = {"chunks_per_second": 20.0, "speedup": 1.0, "cosine_min": 1.0, "cosine_mean": 1.0}
@@ -135,6 +136,9 @@ def test_the_build_table_shows_both_precisions_beside_the_plain_encoder(
     out = capsys.readouterr().out
     assert "bfloat16" in out and "float32" in out
     assert "32.5 chunks/s embedding" in out  # 65 chunks in 2.0 s of encoding
+    stages = out[out.index("where a build's time goes") :].splitlines()
+    assert all(name in stages[1] for name in ("read", "prepare", "embed", "write"))
+    assert "1.5" in stages[3] and "3.5" in stages[4]  # each precision's own row
 
 
 def _level(clients: int, per_second: float, p95_ms: float, failures: int = 0) -> dict[str, Any]:
