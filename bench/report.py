@@ -154,7 +154,7 @@ def print_tables(results: dict[str, Any]) -> None:
                     ["reader", "p50 ms", "p95 ms", "mean ms"],
                     [
                         [
-                            "qa SpanModel.read",
+                            "qa Reader.read (windows, model, citations)",
                             r["ours"]["p50_ms"],
                             r["ours"]["p95_ms"],
                             r["ours"]["mean_ms"],
@@ -168,8 +168,15 @@ def print_tables(results: dict[str, Any]) -> None:
                     ],
                 )
             )
+            focus = r.get("focus_words", 0)
+            reads = (
+                f"ours reads windows of up to {focus} words around the best sentences, "
+                "Haystack's whole passages"
+                if focus
+                else "both read whole passages"
+            )
             print(
-                f"{r['questions']} questions, {r['passages']} passages each; ours is "
+                f"{r['questions']} questions, {r['passages']} passages each ({reads}); ours is "
                 f"{r['speedup_p50']}x faster at p50; same best answer for "
                 f"{r['same_best_answer']:.0%} of questions"
             )
