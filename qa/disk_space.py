@@ -31,7 +31,10 @@ class DiskFullError(Exception):
 def is_disk_full(error: BaseException) -> bool:
     """Whether ``error``, or an error it was raised from, is a full disk."""
     seen: BaseException | None = error
-    while seen is not None:
+    visited: set[int] = set()
+    # A chain can loop (an error raised from one that has it as its context): each link once.
+    while seen is not None and id(seen) not in visited:
+        visited.add(id(seen))
         if isinstance(seen, OSError) and seen.errno in _FULL_ERRNOS:
             return True
         if isinstance(seen, sqlite3.Error) and getattr(seen, "sqlite_errorcode", None) == (

@@ -62,6 +62,14 @@ def test_each_librarys_full_disk_is_told_apart_from_other_failures(tmp_path: Pat
     assert [is_disk_full(error) for error in other] == [False] * len(other)
 
 
+def test_an_error_chain_that_loops_is_read_once() -> None:
+    first, second = RuntimeError("connection reset"), ValueError("bad reply")
+    first.__context__, second.__context__ = second, first
+    assert is_disk_full(first) is False
+    second.__context__ = OSError(28, "No space left on device")
+    assert is_disk_full(first) is True
+
+
 @pytest.fixture()
 def full_disk_for_builds(monkeypatch: pytest.MonkeyPatch) -> None:
     """The next build's capitalisation table goes to /dev/full, as to a disk with no room left."""
