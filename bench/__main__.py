@@ -1,6 +1,7 @@
 """One command for every figure: `.venv/bin/python -m bench [--quick]`.
 
-Sections: index build and the encoder baseline; in-process `Answerer.ask` against the floor
+Sections: index build and the encoder baseline; indexing and retrieval beside Haystack and
+txtai on encyclopedia paragraphs; in-process `Answerer.ask` against the floor
 (one embedding + one FAISS search + one reader forward pass); our reader beside Haystack's
 with the same weights; /ask over HTTP and a load run against `qa serve --workers 2`;
 vector search at 10k / 100k / 1M synthetic vectors. Prints tables and writes
@@ -41,7 +42,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--clients", type=int, default=50, help="load: concurrent clients")
     parser.add_argument("--seconds", type=float, default=20.0, help="load: duration")
     parser.add_argument("--hnsw-1m", action="store_true", help="also build HNSW at 1M (slow)")
-    for section in ("build", "encoders", "ask", "reader", "http", "scale"):
+    parser.add_argument(
+        "--datasets", default="../shared/datasets", help="where the peers' paragraphs are read"
+    )
+    parser.add_argument("--peer-paragraphs", type=int, default=400)
+    parser.add_argument("--peer-questions", type=int, default=500)
+    for section in ("build", "peers", "encoders", "ask", "reader", "http", "scale"):
         parser.add_argument(f"--skip-{section}", action="store_true")
     return parser
 
@@ -67,6 +73,13 @@ def main(argv: list[str] | None = None) -> int:
             _say("building the bundled corpus from scratch, default precision and float32 x3")
             results["build"] = compare_builds(corpus, Path(scratch), index)
         settings = Settings(corpus_dir=corpus, index_dir=index)
+        if not args.skip_peers:
+            _say("indexing and retrieval beside Haystack and txtai, same paragraphs and model")
+            from bench.peers import compare_peers
+
+            results["peers"] = compare_peers(
+                Path(args.datasets), Path(scratch), args.peer_paragraphs, args.peer_questions
+            )
         if not args.skip_encoders:
             _say(f"encoders on {args.chunks} chunks of 120 words")
             from bench.encoders import compare_encoders

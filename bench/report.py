@@ -143,6 +143,10 @@ def print_tables(results: dict[str, Any]) -> None:
                 ],
             )
         )
+    if "peers" in results:
+        from bench.peers import print_peers
+
+        print_peers(results["peers"])
     if "reader" in results:
         r = results["reader"]
         print("\n== reader: ours beside Haystack's, same weights and passages ==")

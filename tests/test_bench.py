@@ -161,3 +161,67 @@ def test_the_load_reported_is_the_busiest_level_within_the_p95_target() -> None:
     best = best_within_p95(levels, 200.0)
     assert (best["clients"], best["requests_per_second"]) == (4, 90.0)
     assert best_within_p95([_level(1, 40.0, 250.0)], 200.0) == {}
+
+
+def _squad_file(folder: Path) -> Path:
+    import json
+
+    paragraphs = [
+        {
+            "context": f"Paragraph {n} says that river {n} runs north.",
+            "qas": [
+                {"id": f"q{n}-{m}", "question": f"Where does river {n} run ({m})?"} for m in (1, 2)
+            ],
+        }
+        for n in range(6)
+    ]
+    data = {
+        "data": [
+            {"title": "A", "paragraphs": paragraphs[:4]},
+            {"title": "B", "paragraphs": paragraphs[4:]},
+        ]
+    }
+    path = folder / "squadshifts" / "new_wiki_v1.0.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(data))
+    return folder
+
+
+def test_the_peer_sample_keeps_each_question_with_its_own_paragraph(tmp_path: Path) -> None:
+    from bench.peers import encyclopedia_sample
+
+    sample = encyclopedia_sample(_squad_file(tmp_path), paragraphs=5, questions=7)
+    assert len(sample.paragraphs) == 5
+    assert len(sample.questions) == 7
+    for question, key in sample.questions:
+        number = question.split()[3]
+        assert f"river {number} runs" in sample.paragraphs[key]
+    assert encyclopedia_sample(tmp_path, 5, 7) == sample
+
+
+def test_the_peers_are_skipped_with_a_reason_without_the_datasets(tmp_path: Path) -> None:
+    from bench.peers import compare_peers
+
+    figures = compare_peers(tmp_path / "nowhere", tmp_path)
+    assert "datasets folder" in str(figures["skipped"])
+
+
+def test_the_peers_table_shows_each_build_as_a_multiple_of_haystacks(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bench.peers import print_peers
+
+    search = {"count": 5, "p50_ms": 8.0, "p95_ms": 9.0, "mean_ms": 8.2}
+    row = {"search": search, "recall_at_1": 0.9, "recall_at_5": 0.98}
+    print_peers(
+        {
+            "paragraphs": 400,
+            "questions": 500,
+            "qa": {**row, "build_seconds": 12.0, "stage_seconds": {"embed": 9.0}},
+            "haystack": {**row, "build_seconds": 15.0},
+            "txtai": {"skipped": "txtai is not installed"},
+        }
+    )
+    out = capsys.readouterr().out
+    assert "0.80x" in out and "1.00x" in out
+    assert "txtai is not installed" in out
