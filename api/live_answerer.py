@@ -20,6 +20,7 @@ from api.errors import ApiError
 from qa.answering import Answerer
 from qa.index_manifest import IndexMissingError, OutdatedBuildError, current_build_dir
 from qa.integrity import DamagedBuildError
+from qa.milvus_index import MilvusUnavailableError
 
 logger = logging.getLogger("api.live_answerer")
 
@@ -28,6 +29,7 @@ DAMAGED = "the index is damaged: run `qa index` to rebuild it"
 OUTDATED = "the index was made by another version of qa: run `qa index`"
 NOT_LOADED = "the index could not be loaded; the server log says why"
 NOT_ANSWERING = "the index does not answer; the server log says why"
+NO_MILVUS = "the index's Milvus cannot be reached; the server log says why"
 
 
 def _reason(error: Exception, fallback: str) -> str:
@@ -38,6 +40,8 @@ def _reason(error: Exception, fallback: str) -> str:
         return DAMAGED
     if isinstance(error, OutdatedBuildError):
         return OUTDATED
+    if isinstance(error, MilvusUnavailableError):
+        return NO_MILVUS
     return fallback
 
 

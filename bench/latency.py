@@ -17,11 +17,9 @@ from pathlib import Path
 from bench.measures import Latency
 from bench.reader import retrieved_passages
 from qa.answering import Answerer
-from qa.index_manifest import CHUNK_INDEX_FILE, current_build_dir, read_manifest
 from qa.questions import analyse_question
 from qa.reader_model import window_contexts
 from qa.settings import Settings
-from qa.vectors import FaissIndex
 
 WARM_UP_QUESTIONS = 5
 
@@ -39,10 +37,8 @@ def gold_questions(path: Path) -> list[str]:
 
 def measure_ask(settings: Settings, questions: list[str], rounds: int = 1) -> dict[str, object]:
     answerer = Answerer(settings)
-    folder = current_build_dir(settings.index_dir)
-    assert folder is not None
-    kind = read_manifest(folder).index_kind
-    vectors = FaissIndex.load(folder / CHUNK_INDEX_FILE, kind)
+    # The build's own dense index (FAISS files, or its Milvus collection).
+    vectors = answerer._build.search.vectors
     embedder = answerer._embedder
     candidates = settings.retrieval_candidates
 
@@ -84,7 +80,7 @@ def measure_ask(settings: Settings, questions: list[str], rounds: int = 1) -> di
     return {
         "questions": len(questions),
         "rounds": rounds,
-        "index_kind": kind,
+        "index_kind": answerer._build.manifest.index_kind,
         "ask": asdict(ask),
         "floor": asdict(base),
         "ratio_p50": round(ask.p50_ms / base.p50_ms, 2),

@@ -19,10 +19,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from qa.answers import Answer
 from qa.conversation import Turn, resolve_question
 from qa.embedding import Embedder, load_embedder
+from qa.index_backends import open_search
 from qa.index_manifest import (
-    BM25_DIR,
     CASED_WORDS_FILE,
-    CHUNK_INDEX_FILE,
     MANIFEST_FILE,
     STORE_FILE,
     IndexMissingError,
@@ -35,12 +34,11 @@ from qa.places import warm as warm_places
 from qa.questions import analyse_question
 from qa.reader import Reader
 from qa.reader_model import SpanModel
-from qa.retrieval import LexicalIndex, Passage, Retriever
+from qa.retrieval import Passage, Retriever
 from qa.settings import Settings
 from qa.store import Store
 from qa.terms import has_letter_or_digit
 from qa.truecase import load_cased_forms, restore_case
-from qa.vectors import FaissIndex
 
 ABSTAIN_MESSAGE = "I could not find that in the documents."
 
@@ -137,12 +135,11 @@ class _LoadedBuild:
         # Verified before anything is read from it: a damaged build is never switched to.
         self.manifest: Manifest = verified_manifest(folder)
         self.store = Store(folder / STORE_FILE)
-        vectors = FaissIndex.load(folder / CHUNK_INDEX_FILE, self.manifest.index_kind)
-        lexical = LexicalIndex(folder / BM25_DIR)
+        self.search = open_search(folder, self.manifest, settings)
         self.retriever = Retriever(
             self.store,
-            vectors,
-            lexical,
+            self.search.vectors,
+            self.search.lexical,
             settings.retrieval_candidates,
             settings.fusion_dense_weight,
         )

@@ -119,38 +119,10 @@ def _cmd_chat(args: argparse.Namespace) -> int:
     )
 
 
-def _check_session_store(settings: Settings) -> None:
-    """Open the session database once, so a wrong URL or a server that is down is one line
-    now rather than a traceback from the server's startup."""
-    from qa.sessions import SessionPolicy, open_session_store
-
-    store = open_session_store(settings.sessions_url(), SessionPolicy.of(settings))
-    close = getattr(store, "close", None)
-    if close is not None:
-        close()
-
-
-# How `qa serve` runs uvicorn. Its own X-Forwarded-For handling is off: it trusts 127.0.0.1 by
-# default, which let any local client pick its rate-limit bucket; QA_TRUSTED_PROXIES says whom
-# to believe instead (api/proxies.py).
-SERVER_OPTIONS: dict[str, object] = {"factory": True, "log_level": "info", "proxy_headers": False}
-
-
 def _cmd_serve(args: argparse.Namespace) -> int:
-    import os
+    from qa.cli_serve import serve
 
-    import uvicorn
-
-    settings = _settings(args)
-    _check_session_store(settings)
-    ensure_index(settings)
-    # Worker processes read their settings from the environment, so hand the paths on.
-    os.environ["QA_CORPUS_DIR"] = str(settings.corpus_dir)
-    os.environ["QA_INDEX_DIR"] = str(settings.index_dir)
-    host = args.host or settings.host
-    port = args.port or settings.port
-    print(f"serving on http://{host}:{port}  (chat page at /, API docs at /docs)", file=sys.stderr)
-    uvicorn.run("api.main:create_app", host=host, port=port, workers=args.workers, **SERVER_OPTIONS)
+    serve(_settings(args), args.host, args.port, args.workers, ensure_index)
     return 0
 
 
@@ -344,6 +316,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from qa.index_manifest import IndexMissingError, OutdatedBuildError
     from qa.indexing import EmptyCorpusError
     from qa.integrity import DamagedBuildError
+    from qa.milvus_index import MilvusUnavailableError
     from qa.sessions import SessionStoreError
 
     try:
@@ -357,6 +330,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         IndexMissingError,
         DiskFullError,
         SessionStoreError,
+        MilvusUnavailableError,
         OSError,
     ) as error:
         print(f"qa: {_one_line(error)}", file=sys.stderr)

@@ -66,6 +66,8 @@ class Manifest(BaseModel):
     chunk_max_words: int
     chunk_overlap_sentences: int
     index_kind: str
+    backend: str = Field(default="faiss", description="where the vectors and BM25 terms are")
+    milvus_collection: str = Field(default="", description="the build's collection in Milvus")
     chunk_count: int
     sentence_count: int
     files: dict[str, str] = Field(description="checksum of every corpus file, read or not")
@@ -151,10 +153,17 @@ def staleness(settings: Settings, model_name: str) -> str:
         return "the index was built by another version"
     except DamagedBuildError as error:
         return f"the live build was damaged ({error.problem}): rebuilt from scratch"
+    from qa.index_backends import search_problem
+
+    problem = search_problem(manifest, settings)
+    if problem:
+        return f"the live build was damaged ({problem}): rebuilt from scratch"
     if manifest.processing_version != PROCESSING_VERSION:
         return "cleaning or annotation changed"
     if not (build_dir / CASED_WORDS_FILE).exists():
         return "the index has no table of how words are capitalised yet"
+    if manifest.backend != settings.index_backend:
+        return f"the index backend changed ({manifest.backend} -> {settings.index_backend})"
     if manifest.model != model_name:
         return f"the model changed ({manifest.model} -> {model_name})"
     if (manifest.chunk_max_words, manifest.chunk_overlap_sentences) != (

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import bm25s
 import numpy as np
 from filelock import FileLock
 
@@ -27,11 +26,10 @@ from qa.chunking import chunk_document, without_wordless_sentences
 from qa.disk_space import DiskFullError, is_disk_full
 from qa.documents import SourceDocument, load_corpus
 from qa.embedding import Embedder
+from qa.index_backends import remove_search, search_problem, write_search
 from qa.index_manifest import (
-    BM25_DIR,
     BUILDS_DIR,
     CASED_WORDS_FILE,
-    CHUNK_INDEX_FILE,
     CHUNK_VECTORS_FILE,
     CURRENT_FILE,
     FORMAT_VERSION,
@@ -55,9 +53,7 @@ from qa.progress import ProgressMode, progress_mode, tracked
 from qa.sentences import Sentence, split_many
 from qa.settings import Settings
 from qa.store import Store, StoredDocument, StoreWriter
-from qa.terms import terms
 from qa.truecase import cased_forms, save_cased_forms
-from qa.vectors import FaissIndex, choose_index_kind
 
 _OLD_BUILD_GRACE_SECONDS = 600
 
@@ -162,7 +158,7 @@ def build_index(
             if is_disk_full(error):
                 raise DiskFullError(index_dir, f"writing index build {build_id}") from error
             raise
-        _remove_old_builds(index_dir, keep={build_id, previous_dir.name if previous_dir else ""})
+        _remove_old_builds(settings, keep={build_id, previous_dir.name if previous_dir else ""})
         return BuildReport(
             True,
             build_id,
@@ -202,6 +198,8 @@ class _PreviousBuild:
             manifest = verified_manifest(folder)  # a damaged build lends nothing to the next
         except (OSError, DamagedBuildError, OutdatedBuildError):
             return None
+        if search_problem(manifest, settings):
+            return None  # nor does one whose Milvus collection has gone
         same_recipe = (
             manifest.format_version == FORMAT_VERSION
             and manifest.processing_version == PROCESSING_VERSION
@@ -377,12 +375,7 @@ def _write_build(
         [d.chunk_vectors for d in prepared if d.chunk_vectors is not None]
     )
     np.save(folder / CHUNK_VECTORS_FILE, chunk_vectors.astype(np.float32))
-    kind = choose_index_kind(len(chunk_vectors))
-    FaissIndex.build(chunk_vectors, kind).save(folder / CHUNK_INDEX_FILE)
-    chunk_terms = [terms(t) for t in chunk_texts]
-    bm25 = bm25s.BM25()
-    bm25.index([found or [""] for found in chunk_terms], show_progress=False)
-    bm25.save(str(folder / BM25_DIR), show_progress=False)
+    search = write_search(folder, build_id, chunk_vectors, chunk_texts, settings)
     save_cased_forms(folder / CASED_WORDS_FILE, cased_forms(d.layout.text for d in prepared))
     manifest = Manifest(
         build_id=build_id,
@@ -391,7 +384,9 @@ def _write_build(
         dimensions=int(chunk_vectors.shape[1]),
         chunk_max_words=settings.chunk_max_words,
         chunk_overlap_sentences=settings.chunk_overlap_sentences,
-        index_kind=kind,
+        index_kind=search.index_kind,
+        backend=search.backend,
+        milvus_collection=search.milvus_collection,
         chunk_count=len(chunk_texts),
         sentence_count=sum(len(d.sentences) for d in prepared),
         files=corpus_fingerprint(
@@ -416,13 +411,14 @@ def _publish(index_dir: Path, build_id: str) -> None:
     os.replace(pending, index_dir / CURRENT_FILE)
 
 
-def _remove_old_builds(index_dir: Path, keep: set[str]) -> None:
+def _remove_old_builds(settings: Settings, keep: set[str]) -> None:
     """Keep the live build, the one before it, and any published in the last ten minutes (a
     server process that has not asked a question since may still be reading one). Staging
     folders are leftovers of killed builds: the build lock is held, so none is in progress."""
     cutoff = time.time() - _OLD_BUILD_GRACE_SECONDS
-    for folder in (index_dir / BUILDS_DIR).iterdir():
+    for folder in (settings.index_dir / BUILDS_DIR).iterdir():
         if folder.name in keep:
             continue
         if folder.name.startswith(".staging-") or folder.stat().st_mtime < cutoff:
+            remove_search(folder, settings)
             shutil.rmtree(folder, ignore_errors=True)

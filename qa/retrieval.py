@@ -1,4 +1,7 @@
-"""Retrieval: dense (FAISS) and lexical (BM25) rankings of chunks, fused by their scores.
+"""Retrieval: dense and lexical (BM25) rankings of chunks, fused by their scores.
+
+The rankings come from the build's backend: FAISS and bm25s files in the build folder, or the
+build's collection in Milvus (``qa.milvus_index``); both answer the two protocols below.
 
 Each ranking's scores are min-max normalised over its own candidates and summed with a weight
 (score-weighted fusion). On the reader's held-out dev split it put the right paragraph first
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import bm25s
 import numpy as np
@@ -16,7 +20,18 @@ from pydantic import BaseModel
 
 from qa.store import Store
 from qa.terms import terms
-from qa.vectors import FaissIndex
+
+
+class DenseSearch(Protocol):
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, ids) of the ``k`` nearest chunks of each query, -1 padding."""
+        ...
+
+
+class LexicalSearch(Protocol):
+    def search(self, text: str, k: int) -> list[tuple[int, float]]:
+        """The ``k`` best (chunk id, BM25 score) for ``text``, best first."""
+        ...
 
 
 class Passage(BaseModel):
@@ -94,8 +109,8 @@ class Retriever:
     def __init__(
         self,
         store: Store,
-        vectors: FaissIndex,
-        lexical: LexicalIndex,
+        vectors: DenseSearch,
+        lexical: LexicalSearch,
         candidates: int = 30,
         dense_weight: float = 0.4,
     ) -> None:

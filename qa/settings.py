@@ -42,6 +42,14 @@ class Settings(BaseSettings):
     # changing it embeds the index again.
     embed_precision: Literal["auto", "float32", "bfloat16"] = "auto"
 
+    # Where a build's chunk vectors and BM25 terms live: "faiss" (files in the build folder) or
+    # "milvus" (one collection per build, with Milvus's own BM25; the SQLite store stays in the
+    # build folder). ``milvus_uri`` empty means Milvus Lite, embedded, in the index folder (one
+    # process at a time); a server URI (http://host:19530) is one index every replica queries.
+    index_backend: Literal["faiss", "milvus"] = "faiss"
+    milvus_uri: str = ""
+    milvus_token: SecretStr | None = None
+
     # Chunking: chunks are whole sentences, up to this many words, overlapping by sentences.
     chunk_max_words: int = 120
     chunk_overlap_sentences: int = 1

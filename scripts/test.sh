@@ -22,5 +22,9 @@ cleanup() {
 trap cleanup EXIT
 
 .venv/bin/pytest
+# The index, retrieval and API tests again with the index in Milvus (Milvus Lite, embedded).
+QA_INDEX_BACKEND=milvus .venv/bin/pytest tests/test_indexing.py tests/test_index_integrity.py \
+  tests/test_retrieval.py tests/test_api.py tests/test_documents_admin.py tests/test_readiness.py \
+  tests/test_disk_full.py tests/test_answering_model.py tests/test_cli.py
 # The gold set through the real model and index: fails when a figure falls below the baseline.
 .venv/bin/qa eval --index "$index_dir" --out "$index_dir/eval" --check

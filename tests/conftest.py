@@ -15,11 +15,21 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from qa.answering import Answerer
 from qa.embedding import Embedder, HashingEmbedder, load_embedder
+from qa.index_manifest import BM25_DIR, CHUNK_INDEX_FILE
 from qa.indexing import build_index
 from qa.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 EMBEDDING_DIMENSIONS = 64
+
+# The whole suite runs on either index backend: QA_INDEX_BACKEND=milvus runs it on Milvus Lite.
+INDEX_BACKEND = Settings().index_backend
+# The files a build folder holds for its search side, on this backend (Milvus keeps them in its
+# collection instead).
+SEARCH_FILES = (CHUNK_INDEX_FILE, BM25_DIR) if INDEX_BACKEND == "faiss" else ()
+on_faiss_only = pytest.mark.skipif(
+    INDEX_BACKEND != "faiss", reason="about the FAISS backend's own files"
+)
 
 TINY_CORPUS = {
     "tower.txt": (

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import READER_GAP
+from conftest import INDEX_BACKEND, READER_GAP
 from fastapi.testclient import TestClient
 from live_server import QaServe
 
@@ -182,6 +182,11 @@ def test_real_pronoun_follow_up_names_the_person_answered(real_client: TestClien
 
 
 @pytest.mark.model
+@pytest.mark.skipif(
+    INDEX_BACKEND == "milvus",
+    reason="Milvus Lite opens an index in one process at a time; this runs servers beside the "
+    "test's own answerer, and two workers",
+)
 def test_a_conversation_survives_sigkill_of_qa_serve(
     real_answerer: Answerer, tmp_path: Path
 ) -> None:

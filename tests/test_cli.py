@@ -13,7 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, write_corpus
+from conftest import ROOT, hashing_embedder, write_corpus
+
+from qa.answering import Answerer
+from qa.settings import Settings
 
 # Nothing listens here (the tests' port range): a database "server" that is down.
 CLOSED_PORT = 18201
@@ -214,3 +217,50 @@ def test_chat_keeps_going_after_a_question_it_cannot_take(tiny_paths: list[str])
     assert result.returncode == 0
     assert "qa: the question has no letters or digits" in result.stderr
     assert "Sources:" in result.stdout or "could not find" in result.stdout
+
+
+def test_serve_answers_from_the_existing_build_while_a_stale_index_is_rebuilt(
+    index_copy: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from qa import cli_serve
+
+    (index_copy.corpus_dir / "mill.txt").write_text("The Water Mill\n\nIt was restored in 1990.\n")
+    started: list[list[str]] = []
+
+    class Child:
+        def __init__(self, command: list[str]) -> None:
+            started.append(command)
+
+        def poll(self) -> int | None:
+            return None
+
+        def terminate(self) -> None:
+            started.append(["terminated"])
+
+    def run_server(*_args: object, **_kwargs: object) -> None:
+        assert started, "the server started before the rebuild was under way"
+        # What the server would load meanwhile: the build that was there before.
+        answer = Answerer(index_copy, embedder=hashing_embedder()).ask("Who designed the tower?")
+        assert [a.text for a in answer.answers] == ["Maria Lopez"]
+
+    monkeypatch.setattr(cli_serve.subprocess, "Popen", Child)
+    monkeypatch.setattr("uvicorn.run", run_server)
+    built: list[Settings] = []
+    cli_serve.serve(index_copy, "127.0.0.1", 18203, 1, built.append)
+    assert built == []  # nothing was built in the foreground
+    assert started[0][1:4] == ["-m", "qa", "index"]
+    assert str(index_copy.index_dir) in started[0]
+    assert started[-1] == ["terminated"]  # the server stopped before the build ended
+    assert "rebuilt in the background [the corpus changed]" in capsys.readouterr().err
+
+
+def test_serve_builds_a_missing_index_before_it_serves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qa import cli_serve
+
+    order: list[str] = []
+    monkeypatch.setattr("uvicorn.run", lambda *_a, **_k: order.append("serve"))
+    settings = Settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
+    cli_serve.serve(settings, None, None, 1, lambda _s: order.append("build"))
+    assert order == ["build", "serve"]

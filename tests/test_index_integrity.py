@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import hashing_embedder
+from conftest import INDEX_BACKEND, SEARCH_FILES, hashing_embedder
 from fastapi.testclient import TestClient
 
 from api.main import create_app
@@ -32,6 +32,7 @@ from qa.index_manifest import (
 )
 from qa.indexing import build_index
 from qa.integrity import DamagedBuildError, verify_build
+from qa.milvus_index import drop_build
 from qa.settings import Settings
 
 
@@ -54,17 +55,25 @@ def bm25_file(folder: Path) -> Path:
     return sorted((folder / BM25_DIR).iterdir())[0]
 
 
+def drop_collection(folder: Path) -> None:
+    """The build's Milvus collection gone (dropped by hand, or its Lite data deleted)."""
+    drop_build(Settings().milvus_uri, folder.parent.parent, folder.name)
+
+
 DAMAGE: dict[str, Callable[[Path], None]] = {
     "store truncated": lambda f: truncate(f / STORE_FILE),
     "store overwritten": lambda f: overwrite(f / STORE_FILE),
-    "FAISS index truncated": lambda f: truncate(f / CHUNK_INDEX_FILE),
     "chunk vectors overwritten": lambda f: overwrite(f / CHUNK_VECTORS_FILE),
     "chunk vectors removed": lambda f: (f / CHUNK_VECTORS_FILE).unlink(),
-    "a BM25 file truncated": lambda f: truncate(bm25_file(f)),
     "capitalisation table overwritten": lambda f: overwrite(f / CASED_WORDS_FILE),
     "capitalisation table removed": lambda f: (f / CASED_WORDS_FILE).unlink(),
     "manifest truncated": lambda f: truncate(f / MANIFEST_FILE),
 }
+if INDEX_BACKEND == "faiss":
+    DAMAGE["FAISS index truncated"] = lambda f: truncate(f / CHUNK_INDEX_FILE)
+    DAMAGE["a BM25 file truncated"] = lambda f: truncate(bm25_file(f))
+else:
+    DAMAGE["Milvus collection dropped"] = drop_collection
 
 
 @pytest.fixture()
@@ -193,10 +202,10 @@ def test_a_damaged_build_met_outside_qa_index_is_one_line_saying_what_to_run(
     # `qa ask` checks the index first; damage done after that check is met by the answerer.
     monkeypatch.setattr(cli, "ensure_index", lambda *_args, **_kwargs: None)
     folder = live_folder(index_copy)
-    overwrite(folder / CHUNK_INDEX_FILE)
+    overwrite(folder / CHUNK_VECTORS_FILE)
     assert cli.main(["ask", "Who designed the tower?", *paths(index_copy)]) == 2
     assert capsys.readouterr().err == (
-        f"qa: the index build {folder.name} is damaged ({CHUNK_INDEX_FILE} has changed since "
+        f"qa: the index build {folder.name} is damaged ({CHUNK_VECTORS_FILE} has changed since "
         "it was built): run `qa index` to rebuild it\n"
     )
 
@@ -230,5 +239,6 @@ def test_every_file_of_a_build_is_checksummed(index_copy: Settings) -> None:
         if p.is_file() and p.name != MANIFEST_FILE
     }
     assert recorded == on_disk
-    assert {STORE_FILE, CHUNK_INDEX_FILE, CHUNK_VECTORS_FILE, CASED_WORDS_FILE} <= recorded
-    assert any(name.startswith(f"{BM25_DIR}/") for name in recorded)
+    assert {STORE_FILE, CHUNK_VECTORS_FILE, CASED_WORDS_FILE} <= recorded
+    for name in SEARCH_FILES:
+        assert name in recorded or any(r.startswith(f"{name}/") for r in recorded)

@@ -14,14 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SEARCH_FILES
 
 from qa import cli
 from qa.answering import Answerer
 from qa.embedding import HashingEmbedder
 from qa.index_manifest import (
-    BM25_DIR,
     BUILDS_DIR,
-    CHUNK_INDEX_FILE,
     CHUNK_VECTORS_FILE,
     CURRENT_FILE,
     MANIFEST_FILE,
@@ -65,13 +64,7 @@ CORPUS = {
 
 MILL = "The Water Mill\n\nThe water mill at Grand Pre was restored in 1990 by Ruth Hale.\n"
 
-BUILD_FILES = (
-    MANIFEST_FILE,
-    STORE_FILE,
-    CHUNK_INDEX_FILE,
-    CHUNK_VECTORS_FILE,
-    BM25_DIR,
-)
+BUILD_FILES = (MANIFEST_FILE, STORE_FILE, CHUNK_VECTORS_FILE, *SEARCH_FILES)
 
 
 class CountingEmbedder:

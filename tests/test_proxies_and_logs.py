@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.proxies import forwarded_client, parse_networks
-from qa import cli
+from qa import cli_serve
 from qa.answering import Answerer
 from qa.settings import Settings
 
@@ -99,7 +99,9 @@ def _free_port() -> int:
 def served_like_qa_serve(answerer: Answerer, **overrides: object) -> Iterator[str]:
     """The app under uvicorn with the options `qa serve` gives it, on a real socket."""
     settings = Settings(**{**answerer.settings.model_dump(), **overrides})
-    options = {k: v for k, v in cli.SERVER_OPTIONS.items() if k not in {"factory", "log_level"}}
+    options = {
+        k: v for k, v in cli_serve.SERVER_OPTIONS.items() if k not in {"factory", "log_level"}
+    }
     config = uvicorn.Config(
         create_app(settings, answerer),
         host="127.0.0.1",
