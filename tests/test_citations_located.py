@@ -31,14 +31,29 @@ def client(made_answerer: Answerer) -> Iterator[TestClient]:
     "question, answer, doc_id, page, section",
     [
         ("How much do tickets cost?", "12 dollars", "festival", None, "Tickets"),  # a bullet
-        ("What was the attendance in 2019?", "11,800", "festival", None, "Attendance"),  # a row
-        ("How much did mooring fees bring in?", "820,000", "report", 2, "Finances"),  # PDF row
+        pytest.param(  # a row
+            "What was the attendance in 2019?",
+            "11,800",
+            "festival",
+            None,
+            "Attendance",
+            marks=READER_GAP,
+        ),
+        pytest.param(  # a PDF row
+            "How much did mooring fees bring in?",
+            "820,000",
+            "report",
+            2,
+            "Finances",
+            marks=READER_GAP,
+        ),
         ("How much did income rise to?", "1.2 million dollars", "report", 2, "Finances"),
         ("How many times did the board meet?", "six", "report", 3, "Board"),
-        ("When is the bench order due?", "April", "minutes", None, "Actions"),  # Word table
+        pytest.param(  # a Word table
+            "When is the bench order due?", "April", "minutes", None, "Actions", marks=READER_GAP
+        ),
     ],
 )
-@READER_GAP
 def test_the_answer_is_cited_where_it_is(
     client: TestClient,
     question: str,

@@ -90,7 +90,6 @@ def test_an_untagged_name_inside_a_phrase_answers_which_app(answerer: Answerer) 
     assert answer == "Signal"  # not Bergen, a place
 
 
-@READER_GAP
 def test_what_date_wants_a_day_and_what_year_a_year(answerer: Answerer) -> None:
     assert first_answer(answerer, "On what date was the survey report published?") == "June 21"
     assert first_answer(answerer, "In what year was the survey approved?") == "2017"
@@ -134,7 +133,6 @@ def test_a_figure_answers_only_for_the_thing_it_counts(answerer: Answerer) -> No
     assert first_answer(answerer, "How many islands had the keepers visited?") == "14"
 
 
-@READER_GAP
 def test_a_count_of_people_is_met_by_any_word_for_people(answerer: Answerer) -> None:
     # "passengers" are people; the ferry's four decks are not.
     assert first_answer(answerer, "How many people did the Moonrake ferry carry on Sunday?") == (

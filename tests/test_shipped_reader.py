@@ -33,8 +33,10 @@ QUESTIONS = [
     ("orchard", "When was the orchard planted?", "1904"),
     ("orchard", "How many kinds of apple does the orchard grow?", "43"),
     ("orchard", "Where is the cider sold?", "Olympia"),
-    ("ferry", "Which company ran the night ferry?", "Blue Gull Lines"),
-    ("ferry", "How much did the bridge cost?", "310 million euros"),
+    pytest.param(
+        "ferry", "Which company ran the night ferry?", "Blue Gull Lines", marks=READER_GAP
+    ),
+    pytest.param("ferry", "How much did the bridge cost?", "310 million euros", marks=READER_GAP),
 ]
 
 UNANSWERED = [
@@ -71,7 +73,6 @@ def test_the_shipped_folder_is_complete_and_small() -> None:
 
 
 @pytest.mark.parametrize(("paragraph", "question", "expected"), QUESTIONS)
-@READER_GAP
 def test_plain_answers_are_found(
     model: SpanModel, paragraph: str, question: str, expected: str
 ) -> None:
@@ -115,9 +116,10 @@ def test_it_loads_unchanged_in_haystack() -> None:
 
     reader = TransformersExtractiveReader(model=str(SHIPPED_READER), top_k=1)
     reader.warm_up()
+    # A question the shipped model answers itself (the ferry's bridge cost is a known gap).
     result = reader.run(
-        query="How much did the bridge cost?",
-        documents=[Document(content=PARAGRAPHS["ferry"])],
+        query="Who planted the Hollow Creek orchard?",
+        documents=[Document(content=PARAGRAPHS["orchard"])],
     )
     spans = [a for a in result["answers"] if a.data]
-    assert spans and spans[0].data == "310 million euros"
+    assert spans and spans[0].data == "Mabel Ortiz"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import READER_GAP, model_answerer_over
+from conftest import model_answerer_over
 
 from qa.embedding import Embedder
 from qa.places import city_countries
@@ -54,7 +54,6 @@ def test_a_word_the_corpus_writes_in_lower_case_stays_so_whatever_the_gazetteer_
 
 
 @pytest.mark.model
-@READER_GAP
 def test_a_lower_case_question_gets_the_answer_the_cased_one_gets(
     tmp_path: Path, model_embedder: Embedder
 ) -> None:
