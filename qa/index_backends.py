@@ -40,18 +40,12 @@ class WrittenSearch:
     milvus_collection: str = ""
 
 
-@dataclass
+@dataclass(frozen=True)
 class OpenedSearch:
-    """A build's two rankings, and what to close when the build is let go."""
+    """A build's two rankings."""
 
     vectors: DenseSearch
     lexical: LexicalSearch
-    client: Any = None
-
-    def close(self) -> None:
-        if self.client is not None:
-            self.client.close()
-            self.client = None
 
 
 def _token(settings: Settings) -> str:
@@ -88,7 +82,7 @@ def open_search(folder: Path, manifest: Manifest, settings: Settings) -> OpenedS
             client.close()
             raise _missing(manifest)
         index = MilvusChunkIndex.open(client, manifest.milvus_collection)
-        return OpenedSearch(index, index.bm25, client)
+        return OpenedSearch(index, index.bm25)
     vectors = FaissIndex.load(folder / CHUNK_INDEX_FILE, manifest.index_kind)
     return OpenedSearch(vectors, LexicalIndex(folder / BM25_DIR))
 

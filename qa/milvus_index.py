@@ -46,9 +46,14 @@ def build_uri(uri: str, index_dir: Path, build_id: str) -> str:
     (under ``uri`` when it is a local path, else under the index folder)."""
     if not is_lite(uri):
         return uri
+    path = _lite_path(uri, index_dir, build_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return str(path)
+
+
+def _lite_path(uri: str, index_dir: Path, build_id: str) -> Path:
     folder = Path(uri) if uri else index_dir / LITE_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    return str(folder / f"{collection_name(build_id)}.db")
+    return folder / f"{collection_name(build_id)}.db"
 
 
 def connect(uri: str, token: str = "") -> Any:
@@ -124,8 +129,7 @@ class MilvusChunkIndex:
 
     @classmethod
     def open(cls, client: Any, collection: str) -> MilvusChunkIndex:
-        if not client.has_collection(collection):
-            raise MilvusUnavailableError(f"Milvus holds no collection {collection}")
+        """An existing collection, loaded for search."""
         client.load_collection(collection)
         return cls(client, collection)
 
@@ -172,9 +176,6 @@ class MilvusChunkIndex:
         stats = self._client.get_collection_stats(self.collection)
         return int(stats.get("row_count", 0))
 
-    def close(self) -> None:
-        self._client.close()
-
 
 class MilvusBM25:
     """BM25 over a build's collection, asked with a question's text."""
@@ -204,8 +205,7 @@ def drop_build(uri: str, index_dir: Path, build_id: str, token: str = "") -> Non
     import shutil
 
     if is_lite(uri):
-        folder = Path(uri) if uri else index_dir / LITE_DIR
-        shutil.rmtree(folder / f"{collection_name(build_id)}.db", ignore_errors=True)
+        shutil.rmtree(_lite_path(uri, index_dir, build_id), ignore_errors=True)
         return
     client = connect(uri, token)
     try:
