@@ -41,19 +41,52 @@ def split_sentences(text: str, nlp: Any | None = None) -> list[Sentence]:
 
 
 def split_many(texts: Iterable[str], nlp: Any | None = None) -> Iterator[list[Sentence]]:
-    """Like ``split_sentences`` for many texts."""
+    """Like ``split_sentences`` for many texts, parsed as one stream in batches of about
+    ``_BLOCK_CHARS`` characters: the parser works a batch at a time, and one ``nlp.pipe`` per
+    short text (a batch of one) cost it about half again as long (bench/REPORT.md)."""
     nlp = nlp or load_pipeline()
-    for text in texts:
-        blocks = list(_blocks(text))
-        sentences: list[Sentence] = []
-        for (offset, _), doc in zip(blocks, nlp.pipe(b for _, b in blocks), strict=True):
-            sentences += [Sentence(s.start + offset, s.end + offset) for s in _sentences_of(doc)]
+    current: int | None = None
+    sentences: list[Sentence] = []
+    for (number, offset), doc in _parsed(nlp, _numbered_blocks(texts)):
+        if number != current:
+            if current is not None:
+                yield sentences
+            current, sentences = number, []
+        sentences += [Sentence(s.start + offset, s.end + offset) for s in _sentences_of(doc)]
+    if current is not None:
         yield sentences
 
 
 # spaCy's parser needs memory in proportion to the text; long documents go through in blocks of
-# whole paragraphs, which never cut a sentence (a blank line always ends one).
+# whole paragraphs, which never cut a sentence (a blank line always ends one), and a batch of
+# short ones holds about as many characters as one block.
 _BLOCK_CHARS = 50_000
+
+_Block = tuple[tuple[int, int], str]  # ((which text, where the block starts in it), block)
+
+
+def _numbered_blocks(texts: Iterable[str]) -> Iterator[_Block]:
+    for number, text in enumerate(texts):
+        for offset, block in _blocks(text):
+            yield (number, offset), block
+
+
+def _parsed(nlp: Any, blocks: Iterable[_Block]) -> Iterator[tuple[tuple[int, int], Any]]:
+    batch: list[_Block] = []
+    size = 0
+    for block in blocks:
+        batch.append(block)
+        size += len(block[1])
+        if size >= _BLOCK_CHARS:
+            yield from _parse_batch(nlp, batch)
+            batch, size = [], 0
+    yield from _parse_batch(nlp, batch)
+
+
+def _parse_batch(nlp: Any, batch: list[_Block]) -> Iterator[tuple[tuple[int, int], Any]]:
+    pairs = [(text, key) for key, text in batch]
+    for doc, key in nlp.pipe(pairs, as_tuples=True, batch_size=max(1, len(batch))):
+        yield key, doc
 
 
 def _blocks(text: str) -> Iterator[tuple[int, str]]:

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qa.chunking import Chunk, chunk_document, without_wordless_sentences
-from qa.sentences import Sentence, split_sentences
+from qa.sentences import Sentence, split_many, split_sentences
 
 ARTICLE = (
     "The Copper Lantern Inn\n\n"
@@ -166,3 +166,18 @@ def test_a_chunk_of_wordless_sentences_alone_is_dropped() -> None:
     kept, pointed = without_wordless_sentences(text, sentences, chunks)
     assert [c.text for c in pointed] == ["The ferry was built in 1961."]
     assert [text[s.start : s.end] for s in kept] == ["The ferry was built in 1961."]
+
+
+def test_many_texts_parsed_as_one_stream_split_as_each_alone() -> None:
+    """split_many batches texts (and a long text's blocks) through the parser together; every
+    text still gets exactly its own sentences, offsets into its own text."""
+    long_text = "\n\n".join(
+        f"Paragraph {n} opens here. It closes with a date." for n in range(1500)
+    )
+    texts = [ARTICLE, "", "Just one sentence", long_text, NOISY]
+    together = list(split_many(texts))
+    assert len(together) == len(texts)
+    for text, sentences in zip(texts, together, strict=True):
+        assert sentences == split_sentences(text)
+        assert all(text[s.start : s.end].strip() for s in sentences)
+    assert len(together[3]) == 3000
