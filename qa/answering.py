@@ -17,6 +17,7 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from qa.answers import Answer
+from qa.build_lease import Leases
 from qa.conversation import Turn, resolve_question
 from qa.embedding import Embedder, load_embedder
 from qa.index_backends import open_search
@@ -155,6 +156,10 @@ class _LoadedBuild:
             settings.reader_focus_words,
         )
 
+    def close(self) -> None:
+        """Let go of what the build holds outside this process's memory (a Milvus client)."""
+        self.search.close()
+
 
 def validated_question(question: str, max_chars: int) -> str:
     """The question as it will be answered, or ``InvalidQuestionError`` saying what is wrong.
@@ -197,7 +202,9 @@ class Answerer:
         if folder is None:
             raise IndexMissingError(f"no index in {settings.index_dir}: run `qa index` first")
         self._reader_model = reader_model or SpanModel.load(settings.resolved_reader_path())
-        self._build = _LoadedBuild(folder, settings, self._reader_model)
+        self._builds = Leases(
+            _LoadedBuild(folder, settings, self._reader_model), _LoadedBuild.close
+        )
         self._embedder = embedder or load_embedder(
             settings.resolved_model_path(), settings.embed_batch_size, settings.embed_precision
         )
@@ -219,6 +226,10 @@ class Answerer:
         embedding.result()
 
     @property
+    def _build(self) -> _LoadedBuild:
+        return self._builds.current
+
+    @property
     def manifest(self) -> Manifest:
         return self._build.manifest
 
@@ -230,11 +241,14 @@ class Answerer:
     def ask(self, question: str, top_k: int = 5, history: Sequence[Turn] = ()) -> AskResponse:
         """Answer ``question`` (a follow-up of ``history`` if given) from the documents."""
         question = self._validated(question)
-        with self._answer_slots:  # waiters are woken in arrival order
-            return self._answer(question, max(1, min(top_k, self.settings.max_top_k)), history)
+        top_k = max(1, min(top_k, self.settings.max_top_k))
+        # Waiters are woken in arrival order; one consistent build for the whole question.
+        with self._answer_slots, self._builds.lease() as build:
+            return self._answer(build, question, top_k, history)
 
-    def _answer(self, question: str, top_k: int, history: Sequence[Turn]) -> AskResponse:
-        build = self._build  # one consistent build for the whole question
+    def _answer(
+        self, build: _LoadedBuild, question: str, top_k: int, history: Sequence[Turn]
+    ) -> AskResponse:
         # "who is laura harth": the corpus's capitals back, so names read as names.
         cased = restore_case(question, build.cased_words)
         resolved = resolve_question(cased, history)
@@ -262,25 +276,8 @@ class Answerer:
         return validated_question(question, self.settings.max_question_chars)
 
     def document(self, doc_id: str) -> DocumentView | None:
-        stored = self._build.store.document(doc_id)
-        if stored is None:
-            return None
-        return DocumentView(
-            doc_id=stored.doc_id,
-            title=stored.title,
-            source=stored.source,
-            publisher=stored.publisher,
-            published=stored.published,
-            text=stored.text,
-            pages=[
-                PageView(page=p.number, start=p.start, end=p.end)
-                for p in self._build.store.pages(doc_id)
-            ],
-            headings=[
-                HeadingView(start=h.start, end=h.end, level=max(1, h.level))
-                for h in self._build.store.headings(doc_id)
-            ],
-        )
+        with self._builds.lease() as build:
+            return _document_view(build.store, doc_id)
 
     def count_tokens(self, text: str) -> int:
         """``text`` in the reader model's tokens: what OpenAI-style usage figures count."""
@@ -288,15 +285,16 @@ class Answerer:
 
     def titles(self) -> dict[str, str]:
         """Every document's title by id, without reading the texts."""
-        return dict(self._build.store.titles())
+        with self._builds.lease() as build:
+            return dict(build.store.titles())
 
     def probe(self) -> None:
         """A cheap real query path through the live build, for readiness: its files still match
         their checksums (one ``stat`` each while unchanged), and the store, the vectors and the
         lexical index each answer a tiny search. Raises what a question would meet."""
-        build = self._build
-        verify_build(build.folder, build.manifest.checksums, frozenset({MANIFEST_FILE}))
-        build.retriever.probe(build.manifest.dimensions)
+        with self._builds.lease() as build:
+            verify_build(build.folder, build.manifest.checksums, frozenset({MANIFEST_FILE}))
+            build.retriever.probe(build.manifest.dimensions)
 
     def reload_if_changed(self) -> bool:
         """Switch to a newer published build, if `qa index` made one; True when it did."""
@@ -305,6 +303,25 @@ class Answerer:
             return False
         with self._reload_lock:
             if folder != self._build.folder:
-                self._build = _LoadedBuild(folder, self.settings, self._reader_model)
+                self._builds.replace(_LoadedBuild(folder, self.settings, self._reader_model))
                 return True
         return False
+
+
+def _document_view(store: Store, doc_id: str) -> DocumentView | None:
+    stored = store.document(doc_id)
+    if stored is None:
+        return None
+    return DocumentView(
+        doc_id=stored.doc_id,
+        title=stored.title,
+        source=stored.source,
+        publisher=stored.publisher,
+        published=stored.published,
+        text=stored.text,
+        pages=[PageView(page=p.number, start=p.start, end=p.end) for p in store.pages(doc_id)],
+        headings=[
+            HeadingView(start=h.start, end=h.end, level=max(1, h.level))
+            for h in store.headings(doc_id)
+        ],
+    )

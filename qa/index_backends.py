@@ -9,6 +9,7 @@ published, and dropped when its folder is removed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from qa.milvus_index import (
     collection_name,
     connect,
     drop_build,
+    release_lite,
 )
 from qa.retrieval import DenseSearch, LexicalIndex, LexicalSearch
 from qa.settings import Settings
@@ -40,12 +42,17 @@ class WrittenSearch:
     milvus_collection: str = ""
 
 
+def _nothing_to_close() -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class OpenedSearch:
-    """A build's two rankings."""
+    """A build's two rankings, and how to let go of what they hold once nothing reads them."""
 
     vectors: DenseSearch
     lexical: LexicalSearch
+    close: Callable[[], None] = _nothing_to_close
 
 
 def _token(settings: Settings) -> str:
@@ -77,12 +84,18 @@ def write_search(
 def open_search(folder: Path, manifest: Manifest, settings: Settings) -> OpenedSearch:
     """The rankings of a published build, from the backend its manifest names."""
     if manifest.backend == "milvus":
-        client = _client_for(manifest, settings)
-        if not client.has_collection(manifest.milvus_collection):
+        uri = build_uri(settings.milvus_uri, settings.index_dir, manifest.build_id)
+        client = connect(uri, _token(settings))
+
+        def close() -> None:
             client.close()
+            release_lite(uri)  # a Lite build's embedded server and open data folder
+
+        if not client.has_collection(manifest.milvus_collection):
+            close()
             raise _missing(manifest)
         index = MilvusChunkIndex.open(client, manifest.milvus_collection)
-        return OpenedSearch(index, index.bm25)
+        return OpenedSearch(index, index.bm25, close)
     vectors = FaissIndex.load(folder / CHUNK_INDEX_FILE, manifest.index_kind)
     return OpenedSearch(vectors, LexicalIndex(folder / BM25_DIR))
 

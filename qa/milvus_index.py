@@ -76,6 +76,16 @@ def connect(uri: str, token: str = "") -> Any:
         raise MilvusUnavailableError(f"{where} at {uri} could not be opened: {error}") from error
 
 
+def release_lite(uri: str) -> None:
+    """Stop the Milvus Lite server this process runs for the data folder ``uri``, if it runs one
+    (a client's ``close`` leaves it running, with the folder open); nothing for a server URI."""
+    if not is_lite(uri):
+        return
+    from milvus_lite.server_manager import server_manager_instance
+
+    server_manager_instance.release_server(uri)
+
+
 class MilvusChunkIndex:
     """Dense and BM25 search over one build's collection."""
 
@@ -205,7 +215,9 @@ def drop_build(uri: str, index_dir: Path, build_id: str, token: str = "") -> Non
     import shutil
 
     if is_lite(uri):
-        shutil.rmtree(_lite_path(uri, index_dir, build_id), ignore_errors=True)
+        path = _lite_path(uri, index_dir, build_id)
+        release_lite(str(path))  # this process may still run its server
+        shutil.rmtree(path, ignore_errors=True)
         return
     client = connect(uri, token)
     try:

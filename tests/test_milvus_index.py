@@ -130,3 +130,32 @@ def test_serving_milvus_lite_from_several_workers_is_refused_with_the_way_out(
     assert cli.main(["serve", *paths, "--workers", "2"]) == 2
     err = capsys.readouterr().err
     assert "serve it with --workers 1" in err and "QA_MILVUS_URI" in err
+
+
+def _open_lite_folders(lite: Path) -> set[str]:
+    """The Lite data folders this process holds files open in."""
+    held = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = Path(os.readlink(f"/proc/self/fd/{fd}"))
+        except OSError:
+            continue
+        if target.is_relative_to(lite):
+            held.add(target.relative_to(lite).parts[0])
+    return held
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to see open files")
+def test_a_server_switching_builds_lets_go_of_the_old_builds_lite_folder(tmp_path: Path) -> None:
+    write_corpus(tmp_path / "corpus")
+    settings = _settings(tmp_path, "milvus")
+    build_index(settings, hashing_embedder, progress=False)
+    answerer = Answerer(settings, embedder=hashing_embedder())
+    lite = (settings.index_dir / LITE_DIR).resolve()
+    for _ in range(3):
+        live = build_index(settings, hashing_embedder, force=True, progress=False).build_id
+        assert answerer.reload_if_changed()
+        answer = answerer.ask("Who designed the Harbour Tower?")
+        assert [a.text for a in answer.answers] == ["Maria Lopez"]
+        # Only the live build's embedded server runs, with its folder open.
+        assert _open_lite_folders(lite) == {f"{collection_name(live)}.db"}
