@@ -273,7 +273,8 @@ def _prepare(
             continue
         fresh.append((source, layout))
     reused = len(prepared)
-    annotated = split_many(layout.text for _, layout in fresh)
+    threads = settings.sentence_threads or os.cpu_count() or 1
+    annotated = split_many((layout.text for _, layout in fresh), threads=threads)
     bar = tracked(zip(fresh, annotated, strict=True), show, "reading sentences", len(fresh), "docs")
     for (source, layout), sentences in bar:
         chunks = chunk_document(

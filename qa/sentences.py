@@ -9,7 +9,9 @@ the text itself).
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -40,19 +42,23 @@ def split_sentences(text: str, nlp: Any | None = None) -> list[Sentence]:
     return next(iter(split_many([text], nlp)))
 
 
-def split_many(texts: Iterable[str], nlp: Any | None = None) -> Iterator[list[Sentence]]:
+def split_many(
+    texts: Iterable[str], nlp: Any | None = None, threads: int = 1
+) -> Iterator[list[Sentence]]:
     """Like ``split_sentences`` for many texts, parsed as one stream in batches of about
     ``_BLOCK_CHARS`` characters: the parser works a batch at a time, and one ``nlp.pipe`` per
-    short text (a batch of one) cost it about half again as long (bench/REPORT.md)."""
+    short text (a batch of one) cost it about half again as long (bench/REPORT.md). With
+    ``threads`` above 1, that many batches are parsed at once (the parser lets go of the GIL for
+    part of its work), and the sentences still come back in order, the same as with one."""
     nlp = nlp or load_pipeline()
     current: int | None = None
     sentences: list[Sentence] = []
-    for (number, offset), doc in _parsed(nlp, _numbered_blocks(texts)):
+    for (number, offset), found in _split_batches(nlp, _batches(_numbered_blocks(texts)), threads):
         if number != current:
             if current is not None:
                 yield sentences
             current, sentences = number, []
-        sentences += [Sentence(s.start + offset, s.end + offset) for s in _sentences_of(doc)]
+        sentences += [Sentence(s.start + offset, s.end + offset) for s in found]
     if current is not None:
         yield sentences
 
@@ -71,22 +77,47 @@ def _numbered_blocks(texts: Iterable[str]) -> Iterator[_Block]:
             yield (number, offset), block
 
 
-def _parsed(nlp: Any, blocks: Iterable[_Block]) -> Iterator[tuple[tuple[int, int], Any]]:
+_Split = list[tuple[tuple[int, int], list[Sentence]]]  # each block's key and its sentences
+
+
+def _batches(blocks: Iterable[_Block]) -> Iterator[list[_Block]]:
     batch: list[_Block] = []
     size = 0
     for block in blocks:
         batch.append(block)
         size += len(block[1])
         if size >= _BLOCK_CHARS:
-            yield from _parse_batch(nlp, batch)
+            yield batch
             batch, size = [], 0
-    yield from _parse_batch(nlp, batch)
+    if batch:
+        yield batch
 
 
-def _parse_batch(nlp: Any, batch: list[_Block]) -> Iterator[tuple[tuple[int, int], Any]]:
+def _split_batches(
+    nlp: Any, batches: Iterable[list[_Block]], threads: int
+) -> Iterator[tuple[tuple[int, int], list[Sentence]]]:
+    """Each block's key and sentences, in order; ``threads`` batches parsed at a time, and at
+    most one more waiting, so memory stays bounded by a few batches."""
+    if threads <= 1:
+        for batch in batches:
+            yield from _split_batch(nlp, batch)
+        return
+    with ThreadPoolExecutor(threads, thread_name_prefix="qa-sentences") as pool:
+        pending: deque[Future[_Split]] = deque()
+        for batch in batches:
+            pending.append(pool.submit(_split_batch, nlp, batch))
+            if len(pending) > threads:
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
+
+
+def _split_batch(nlp: Any, batch: list[_Block]) -> _Split:
     pairs = [(text, key) for key, text in batch]
-    for doc, key in nlp.pipe(pairs, as_tuples=True, batch_size=max(1, len(batch))):
-        yield key, doc
+    return [
+        (key, _sentences_of(doc))
+        for doc, key in nlp.pipe(pairs, as_tuples=True, batch_size=max(1, len(batch)))
+    ]
 
 
 def _blocks(text: str) -> Iterator[tuple[int, str]]:

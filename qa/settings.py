@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     # Chunking: chunks are whole sentences, up to this many words, overlapping by sentences.
     chunk_max_words: int = 120
     chunk_overlap_sentences: int = 1
+    # Threads spaCy's parser reads new documents' sentences with at index time, each a batch
+    # of about 50,000 characters (0: one per core). The sentences are the same with any number.
+    sentence_threads: int = Field(default=0, ge=0)
 
     # Retrieval: candidates taken from each ranker before their scores are fused, and the
     # dense ranker's weight in the fusion (chosen on the reader's dev split; BM25 has the rest).

@@ -181,3 +181,15 @@ def test_many_texts_parsed_as_one_stream_split_as_each_alone() -> None:
         assert sentences == split_sentences(text)
         assert all(text[s.start : s.end].strip() for s in sentences)
     assert len(together[3]) == 3000
+
+
+def test_texts_parsed_on_several_threads_get_the_same_sentences_in_order() -> None:
+    # Enough text for several batches, so the threads really share the work.
+    texts = [
+        "\n\n".join(f"Text {t}, paragraph {n}. Dr. Ames said so in 1961." for n in range(400))
+        for t in range(8)
+    ]
+    texts.insert(3, ARTICLE)
+    alone = list(split_many(texts))
+    assert list(split_many(texts, threads=3)) == alone
+    assert [len(found) for found in alone[:3]] == [800, 800, 800]
