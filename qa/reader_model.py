@@ -296,16 +296,21 @@ class SpanModel:
         results: list[tuple[np.ndarray, np.ndarray]] = [None] * len(windows)  # type: ignore[list-item]
         order = sorted(range(len(windows)), key=lambda i: len(windows[i].input_ids))
         pad_id = int(self.tokenizer.pad_token_id or 0)
+        # On the CPU where it has native bf16; on a GPU (training's dev readings) always.
+        device = next(self.model.parameters()).device
         with (
             self._lock,
             torch.inference_mode(),
-            torch.autocast("cpu", dtype=torch.bfloat16, enabled=self._bf16),
+            torch.autocast(
+                device.type, dtype=torch.bfloat16, enabled=self._bf16 or device.type == "cuda"
+            ),
         ):
             for first in range(0, len(order), self.batch_size):
                 rows = order[first : first + self.batch_size]
-                output = self.model(**pad_windows([windows[i] for i in rows], pad_id))
-                starts = output.start_logits.float().numpy()
-                ends = output.end_logits.float().numpy()
+                batch = pad_windows([windows[i] for i in rows], pad_id)
+                output = self.model(**{k: v.to(device) for k, v in batch.items()})
+                starts = output.start_logits.float().cpu().numpy()
+                ends = output.end_logits.float().cpu().numpy()
                 for row, index in enumerate(rows):
                     results[index] = (starts[row], ends[row])
         return results

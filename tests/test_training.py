@@ -18,6 +18,13 @@ from qa.training.examples import Answer, Example, detokenise, read_qamr, read_sq
 from qa.training.negatives import edited_negatives, retrieved_negatives, with_negatives
 from qa.training.split import split_by_group
 
+
+def torch_sees_cuda() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
 ROOT = Path(__file__).resolve().parent.parent
 
 PARAGRAPHS = [
@@ -227,10 +234,14 @@ def test_a_few_training_steps_give_a_model_folder_that_loads(tmp_path: Path) -> 
 
     model = AutoModelForQuestionAnswering.from_pretrained(str(out), local_files_only=True)
     assert model.config.model_type == "bert"
-    # Run again: it resumes from the checkpoint instead of starting over.
-    again = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=600)
+    # Run again: it resumes from the checkpoint instead of starting over (on the device named).
+    again = subprocess.run(
+        [*command, "--device", "cpu"], capture_output=True, text=True, cwd=ROOT, timeout=600
+    )
     assert again.returncode == 0, again.stderr[-2000:]
     assert "resumed at step 2" in again.stderr
+    summary = json.loads((out / "training_summary.json").read_text())
+    assert "--device cpu" in summary["command"]
     # Read the dev split again with windows around the best sentences: the folder's threshold,
     # calibration and card are rewritten, its training record kept.
     weights = (out / "model.safetensors").read_bytes()
@@ -274,3 +285,18 @@ def test_calibrating_a_folder_with_no_trained_model_says_so(tmp_path: Path) -> N
     )
     assert run.returncode == 2
     assert "holds no trained model" in run.stderr
+
+
+@pytest.mark.skipif(torch_sees_cuda(), reason="this machine has a CUDA GPU")
+def test_training_on_a_gpu_where_there_is_none_says_so(tmp_path: Path) -> None:
+    data = write_datasets(tmp_path / "data")
+    run = subprocess.run(
+        [sys.executable, "-m", "qa", "train-reader", "--data", str(data), "--device", "cuda"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert run.returncode == 2
+    assert "torch sees no CUDA GPU" in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1

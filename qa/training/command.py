@@ -76,6 +76,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--checkpoint-minutes", type=float, default=defaults.checkpoint_minutes)
     parser.add_argument(
+        "--device",
+        default=defaults.device,
+        choices=["auto", "cpu", "cuda"],
+        help="where to train: auto (default) takes a CUDA GPU when torch sees one",
+    )
+    parser.add_argument(
         "--focus-words",
         type=int,
         default=None,
@@ -113,8 +119,15 @@ def config_from(args: argparse.Namespace) -> TrainingConfig:
         max_steps=args.max_steps,
         open_dev_questions=args.open_dev_questions,
         checkpoint_minutes=args.checkpoint_minutes,
+        device=args.device,
         focus_words=_focus_words(args.focus_words),
     )
+
+
+def _cuda_visible() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
 
 
 def _focus_words(given: int | None) -> int:
@@ -137,6 +150,13 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if config.device == "cuda" and not _cuda_visible():
+        print(
+            "qa train-reader: --device cuda, but torch sees no CUDA GPU here "
+            "(use --device auto or cpu)",
+            file=sys.stderr,
+        )
+        return 2
     config.work_dir.mkdir(parents=True, exist_ok=True)
     sets = build_sets(config)
     summary = sets.summary()
@@ -146,6 +166,7 @@ def run(args: argparse.Namespace) -> int:
     trainer = Trainer(config, sets.train, sets.dev)
     figures = trainer.run()
     open_figures = _open_dev(trainer.reader(), sets.dev, config)
+    trainer.model.to("cpu")  # the folder is written from, and loads onto, the CPU
     command = "qa train-reader " + " ".join(shlex.quote(a) for a in sys.argv[2:])
     out = export_model(
         trainer.model, trainer.tokenizer, figures, open_figures, config, command.strip(), summary

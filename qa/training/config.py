@@ -28,7 +28,8 @@ class TrainingConfig:
     open_dev_questions: int = 600  # answerable dev questions read as the service reads them
     focus_words: int = 0  # the window the service reads of each passage (0: whole passages)
     checkpoint_minutes: float = 10.0
-    bf16: bool = True  # autocast where the CPU has native bf16
+    bf16: bool = True  # autocast where the CPU has native bf16, and on a GPU
+    device: str = "auto"  # "cpu", "cuda", or "auto": a CUDA GPU when torch sees one
 
     def as_dict(self) -> dict[str, object]:
         return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}

@@ -55,6 +55,14 @@ def _seed_everything(seed: int) -> None:
     _torch().manual_seed(seed)
 
 
+def _device(name: str) -> Any:
+    """The device training runs on: a CUDA GPU for "auto" when torch sees one, else the CPU."""
+    torch = _torch()
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
 def _load_base(config: TrainingConfig) -> tuple[Any, Any]:
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
     from transformers.utils import logging as hf_logging
@@ -77,6 +85,8 @@ class Trainer:
         self.dev = list(dev)
         _seed_everything(config.seed)
         self.model, self.tokenizer = _load_base(config)
+        self.device = _device(config.device)
+        self.model.to(self.device)
         self.features = features_for(self.tokenizer, train, config.max_length, config.stride)
         steps_per_epoch = math.ceil(len(self.features) / config.batch_size)
         self.total_steps = steps_per_epoch * config.epochs
@@ -111,7 +121,8 @@ class Trainer:
         self.history: list[dict[str, object]] = []
         from qa.embedding import resolve_precision
 
-        self.bf16 = config.bf16 and resolve_precision("auto") == "bfloat16"
+        native = self.device.type == "cuda" or resolve_precision("auto") == "bfloat16"
+        self.bf16 = config.bf16 and native
 
     # -- checkpoints -------------------------------------------------------------------------
 
@@ -140,7 +151,7 @@ class Trainer:
         path = self._checkpoint_path()
         if not path.exists():
             return False
-        state = torch.load(path, weights_only=False)
+        state = torch.load(path, weights_only=False, map_location=self.device)
         saved = dict(state["config"])
         current = self.config.as_dict()
         # These may change on resume; a changed ``epochs`` re-plans the rest of the schedule
@@ -153,6 +164,7 @@ class Trainer:
             "epochs",
             "open_dev_questions",
             "focus_words",
+            "device",
         ):
             saved.pop(key, None)
             current.pop(key, None)
@@ -166,7 +178,7 @@ class Trainer:
         self.scheduler.load_state_dict(state["scheduler"])
         self.step = int(state["step"])
         self.history = list(state["history"])
-        torch.set_rng_state(state["torch_rng"])
+        torch.set_rng_state(state["torch_rng"].cpu())
         return True
 
     # -- the loop ----------------------------------------------------------------------------
@@ -184,11 +196,12 @@ class Trainer:
     def train_step(self, batch: list[int]) -> float:
         torch = _torch()
         chosen = [self.features[i] for i in batch]
-        inputs = pad_windows([f.window for f in chosen], int(self.tokenizer.pad_token_id or 0))
-        starts = torch.tensor([f.start_position for f in chosen])
-        ends = torch.tensor([f.end_position for f in chosen])
+        padded = pad_windows([f.window for f in chosen], int(self.tokenizer.pad_token_id or 0))
+        inputs = {k: v.to(self.device) for k, v in padded.items()}
+        starts = torch.tensor([f.start_position for f in chosen], device=self.device)
+        ends = torch.tensor([f.end_position for f in chosen], device=self.device)
         self.model.train()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
             output = self.model(**inputs, start_positions=starts, end_positions=ends)
         output.loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
