@@ -27,7 +27,9 @@ def silence_third_party(verbose: bool) -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     for name in _LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
-    for module in ("transformers", "torch", "sentence_transformers", "huggingface_hub"):
+    # urllib3 (through requests, which pymilvus imports) warns that SOCKS proxies would need
+    # PySocks whenever requests is first imported outside another library's quiet block.
+    for module in ("transformers", "torch", "sentence_transformers", "huggingface_hub", "urllib3"):
         warnings.filterwarnings("ignore", module=module)
     if "transformers" in sys.modules:  # already imported (in tests, say): switch them off
         from transformers.utils import logging as hf_logging
