@@ -14,6 +14,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.build import synthetic_chunks
+from bench.end_to_end import choose
 from bench.load import require_loopback
 from bench.measures import Latency, recall_at_k, row_cosines, top_k_overlap
 from bench.report import table
@@ -225,3 +226,33 @@ def test_the_peers_table_shows_each_build_as_a_multiple_of_haystacks(
     out = capsys.readouterr().out
     assert "0.80x" in out and "1.00x" in out
     assert "txtai is not installed" in out
+
+
+def test_the_end_to_end_set_leaves_out_the_paragraphs_of_its_unanswerable_questions() -> None:
+    from qa.training.examples import Answer, Example
+
+    examples = []
+    for n in range(40):
+        context = f"Paragraph {n}: the bridge number {n} was built by engineer E{n}x."
+        answer = f"E{n}x"
+        examples.append(
+            Example(
+                f"q{n}",
+                f"Who built bridge {n}?",
+                context,
+                (Answer(answer, context.index(answer)),),
+                "wiki",
+                f"wiki:{n}",
+            )
+        )
+    corpus, questions = choose(examples, 5)
+    answerable = [q for q in questions if q.answerable]
+    unanswerable = [q for q in questions if not q.answerable]
+    assert len(answerable) == 5 and len(unanswerable) == 5
+    texts = set(corpus.values())
+    assert all(q.context in texts for q in answerable)
+    by_id = {e.id: e for e in examples}
+    for question in unanswerable:
+        answer = by_id[question.id].answers[0].text
+        assert not any(answer in text for text in texts), question
+    assert choose(examples, 5) == (corpus, questions)  # the same set on every run
