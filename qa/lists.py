@@ -11,6 +11,18 @@ _SEPARATOR = re.compile(
     r"\s*\n\s*|\s*[,;]\s*(?:(?:and|or|as well as)\s+)?|\s+(?:and|or|as well as)\s+"
 )
 _MAX_ITEM_WORDS = 5
+# A span that is no enumeration is one item, if it is no longer than a name or title usually is
+# ("Santiago de Compostela", "the Royal Canadian Mounted Police"); a clause is no list item.
+_MAX_SINGLE_ITEM_WORDS = 8
+
+
+def list_items(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """What a list answer takes from the span ``text[start:end]``: its items when it enumerates,
+    the span itself when it is short enough to be one item, else nothing."""
+    items = enumeration_items(text, start, end)
+    if items == [(start, end)] and len(text[start:end].split()) > _MAX_SINGLE_ITEM_WORDS:
+        return []
+    return items
 
 
 def enumeration_items(text: str, start: int, end: int) -> list[tuple[int, int]]:

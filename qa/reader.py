@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from qa.answers import Answer, Citation
-from qa.lists import enumeration_items
+from qa.lists import list_items
 from qa.passage_focus import Window, focus_windows
 from qa.places import country_code
 from qa.questions import QuestionAnalysis
@@ -105,7 +105,7 @@ class Reader:
                 score = calibration.probability(span.score - reading.null_score)
                 local_start, local_end = span.start + shift, span.end + shift
                 pieces = (
-                    enumeration_items(passage.text, local_start, local_end)
+                    list_items(passage.text, local_start, local_end)
                     if question.is_list
                     else [(local_start, local_end)]
                 )

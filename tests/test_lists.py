@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.lists import enumeration_items
+from qa.lists import enumeration_items, list_items
 
 
 def items(text: str) -> list[str]:
@@ -49,3 +49,18 @@ def test_offsets_point_into_the_whole_text() -> None:
     end = text.index(" last")
     found = enumeration_items(text, start, end)
     assert [text[a:b] for a, b in found] == ["Rome", "Milan", "Florence"]
+
+
+def test_a_list_answer_takes_items_and_short_spans_but_no_clause() -> None:
+    text = (
+        "Two of the countries that turned Beijing down have since signed security deals with "
+        "Australia: Vanuatu and Papua New Guinea. The Royal Canadian Mounted Police declined."
+    )
+
+    def taken(span: str) -> list[str]:
+        start = text.index(span)
+        return [text[a:b] for a, b in list_items(text, start, start + len(span))]
+
+    assert taken("Vanuatu and Papua New Guinea") == ["Vanuatu", "Papua New Guinea"]
+    assert taken("The Royal Canadian Mounted Police") == ["The Royal Canadian Mounted Police"]
+    assert taken("Two of the countries that turned Beijing down have since signed") == []
