@@ -34,8 +34,26 @@ def export_model(
     half = copy.deepcopy(model).to(torch.float16)
     half.save_pretrained(str(out), safe_serialization=True)
     tokenizer.save_pretrained(str(out))
-    describe_model(out, figures, open_figures, config, command, summary)
+    lineage = earlier_rounds(config.base_model)
+    describe_model(out, figures, open_figures, config, command, summary, lineage)
     return out
+
+
+def earlier_rounds(base_model: Path) -> list[dict[str, Any]]:
+    """The rounds of training the starting weights came from, first first: each one's command,
+    whether it read QAMR, and its dev figures (empty when training starts from the encoder)."""
+    path = base_model / "training_summary.json"
+    if not path.exists():
+        return []
+    earlier = json.loads(path.read_text())
+    dev = earlier.get("dev", {})
+    own = {
+        "command": earlier.get("command", ""),
+        "use_qamr": bool(earlier.get("config", {}).get("use_qamr", True)),
+        "answerable_f1": dev.get("answerable_f1", float("nan")),
+        "unanswerable_accuracy": dev.get("unanswerable_accuracy", float("nan")),
+    }
+    return [*earlier.get("lineage", []), own]
 
 
 def describe_model(
@@ -45,8 +63,10 @@ def describe_model(
     config: TrainingConfig,
     command: str,
     summary: dict[str, object],
+    lineage: list[dict[str, Any]],
 ) -> None:
-    """Write the calibration, training_summary.json and the model card of the folder ``out``."""
+    """Write the calibration, training_summary.json and the model card of the folder ``out``;
+    ``lineage`` is the earlier rounds its training started from (see ``earlier_rounds``)."""
     calibration = Calibration(
         open_figures.calibration["slope"],
         open_figures.calibration["intercept"],
@@ -66,12 +86,14 @@ def describe_model(
                 "dev": figures.as_dict(),
                 "open_dev": open_figures.as_dict(),
                 "command": command,
+                "lineage": lineage,
             },
             indent=2,
         )
         + "\n"
     )
-    (out / "README.md").write_text(model_card(figures, open_figures, config, command, summary))
+    card = model_card(figures, open_figures, config, command, summary, lineage)
+    (out / "README.md").write_text(card)
 
 
 def recalibrate(out: Path, open_figures: DevFigures, config: TrainingConfig) -> None:
@@ -93,22 +115,25 @@ def recalibrate(out: Path, open_figures: DevFigures, config: TrainingConfig) -> 
         base_model=Path(str(trained.base_model)),
     )
     figures = DevFigures(**recorded["dev"])
-    describe_model(out, figures, open_figures, trained, recorded["command"], recorded["sets"])
+    lineage = recorded.get("lineage") or earlier_rounds(trained.base_model)
+    describe_model(
+        out, figures, open_figures, trained, recorded["command"], recorded["sets"], lineage
+    )
 
 
-def _earlier_round(base_model: Path) -> str:
-    """What the starting weights were, when they came from an earlier round of training."""
-    summary = base_model / "training_summary.json"
-    if not summary.exists():
+def _earlier_rounds_text(lineage: list[dict[str, Any]]) -> str:
+    """The card's account of the rounds the weights were trained through before this one."""
+    if not lineage:
         return ""
-    earlier = json.loads(summary.read_text())
-    dev = earlier.get("dev", {})
+    rounds = "\n\n".join(
+        f"{number}. dev answerable F1 {entry['answerable_f1']:.3f}, unanswerable accuracy "
+        f"{entry['unanswerable_accuracy']:.3f}:\n\n   ```bash\n   {entry['command']}\n   ```"
+        for number, entry in enumerate(lineage, start=1)
+    )
     return (
-        "\n\nThis round started from the weights of an earlier round (themselves trained from "
-        "the bundled encoder, with the same dev split held out), made by:\n\n```bash\n"
-        f"{earlier.get('command', '')}\n```\n\nwhose dev answerable F1 was "
-        f"{dev.get('answerable_f1', float('nan')):.3f} and unanswerable accuracy "
-        f"{dev.get('unanswerable_accuracy', float('nan')):.3f}."
+        "\n\nThis round started from the weights of earlier rounds, the first trained from the "
+        "bundled encoder, each from the one before, all with the same dev split held out "
+        "(`--base-model` named the folder of the round before):\n\n" + rounds
     )
 
 
@@ -151,17 +176,19 @@ def model_card(
     config: TrainingConfig,
     command: str,
     summary: dict[str, object],
+    lineage: list[dict[str, Any]],
 ) -> str:
     sets = json.dumps(summary, indent=2)
     sources = "\n".join(_row(name, values) for name, values in figures.by_source.items())
     kinds = "\n".join(f"| {kind} | {value:.3f} |" for kind, value in figures.by_kind.items())
     open_sources = "\n".join(_row(name, values) for name, values in open_figures.by_source.items())
-    qamr_tag = "\n- qamr" if config.use_qamr else ""
-    qamr = _QAMR if config.use_qamr else ""
+    read_qamr = config.use_qamr or any(entry["use_qamr"] for entry in lineage)
+    qamr_tag = "\n- qamr" if read_qamr else ""
+    qamr = _QAMR if read_qamr else ""
     length = f"{config.epochs} epochs" + (
         f", stopped at {config.max_steps} steps" if config.max_steps else ""
     )
-    history = _earlier_round(config.base_model)
+    history = _earlier_rounds_text(lineage)
     focus = (
         f"each paragraph read as the service reads it, a window of up to {config.focus_words} "
         "words around the sentences that share the most of the question's terms"
