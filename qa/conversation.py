@@ -1,6 +1,8 @@
 """Conversations: earlier turns resolve a follow-up into a standalone question.
 
-A follow-up leans on the turn before it in three ways, each resolved by a rule:
+A follow-up leans on the turn before it in four ways, each resolved by a rule:
+- "which of *them*" after a list question: the things that question asked for ("the four
+  Chinese jurisdictions that run the stations"), not the list answered, which may be wrong;
 - a pronoun ("What did *she* tell CNN?"): replaced by the previous answer when that answer is a
   name, else by the main name of the previous question;
 - a demonstrative with a noun ("Which province is *that city* in?"): replaced likewise;
@@ -40,6 +42,19 @@ _ELLIPSIS = re.compile(
 )
 _NAME = re.compile(r"(?:[A-Z][\w’'.-]*)(?:\s+(?:of|de|du|la|le|and|the|for|&)?\s*[A-Z][\w’'.-]*)*")
 _DEMONSTRATIVE = re.compile(r"\b(that|this|the same|these|those)\s+(\w+)\b", re.IGNORECASE)
+_WHICH_OF_THEM = re.compile(
+    r"\b(?:which|what|who|how many|how much)\s+of\s+(them|these|those)\b", re.I
+)
+# "Which towns did they visit?", "... has China signed deals with?": the question's own clause
+# is inverted (or strands its preposition) and reads badly after "that".
+_INVERTED = re.compile(
+    r"^(?:(?:do|does|did|can|could|will|would|should)\b"
+    r"|(?:is|are|was|were|has|have|had)\s+(?:i|you|he|she|it|we|they)\b)",
+    re.IGNORECASE,
+)
+_STRANDED = re.compile(r"\b(?:with|to|for|in|from|at|on|by|of|about|into)$", re.IGNORECASE)
+_KIND = "\x00"  # stands in for "them" while the other rules run
+_MAX_KIND_WORDS = 6
 _PLACE_TYPES = {AnswerType.PLACE, AnswerType.CITY, AnswerType.COUNTRY}
 # Answers that say where, when or how many of the question's subject.
 _SETTING_TYPES = _PLACE_TYPES | {AnswerType.DATE, AnswerType.NUMBER}
@@ -65,7 +80,41 @@ def resolve_question(question: str, history: Sequence[Turn] = ()) -> str:
         return _swap_focus(previous_question, (ellipsis.group(1) or ellipsis.group(2)).strip())
     question = re.sub(r"^(?:and|but|also|so)\s*,?\s+", "", question, flags=re.IGNORECASE)
     question = question[:1].upper() + question[1:]
-    return _replace_references(question, previous, previous_question)
+    question, kind = _which_of_them(question, previous_question)
+    resolved = _replace_references(question, previous, previous_question)
+    return resolved.replace(_KIND, kind) if kind else resolved
+
+
+def _which_of_them(question: str, previous_question: str) -> tuple[str, str | None]:
+    """ "Which of them runs the station?" after "Which four Chinese jurisdictions run the
+    stations?": "them" are "the four Chinese jurisdictions that run the stations", what the
+    user asked for (the list answered may be partial or wrong). The question comes back with
+    ``_KIND`` in the pronoun's place, so no other rule rewrites the words put there."""
+    match = _WHICH_OF_THEM.search(question)
+    kind = _asked_kind(previous_question) if match else None
+    if match is None or kind is None:
+        return question, None
+    return question[: match.start(1)] + _KIND + question[match.end(1) :], kind
+
+
+def _asked_kind(question: str) -> str | None:
+    """What a list question asks for, as a noun phrase: "the three towns that have sites"."""
+    analysis = analyse_question(question)
+    if not analysis.is_list or not analysis.head:
+        return None
+    text = analysis.text.rstrip(" ?")
+    found = re.search(
+        rf"\b{re.escape(analysis.wh)}\s+((?:\S+\s+)*?{re.escape(analysis.head)})\b(.*)$",
+        text,
+        re.IGNORECASE,
+    )
+    if found is None or len(found.group(1).split()) > _MAX_KIND_WORDS:
+        return None
+    kind = re.sub(r"^(?:the|of the)\s+", "", found.group(1), flags=re.IGNORECASE)
+    rest = found.group(2).strip()
+    if rest and not _INVERTED.match(rest) and not _STRANDED.search(rest):
+        return f"the {kind} that {rest}"
+    return f"the {kind}"
 
 
 def _replace_references(question: str, previous: Turn, previous_question: str) -> str:
@@ -100,7 +149,9 @@ def _replace_references(question: str, previous: Turn, previous_question: str) -
             }
             if answer_name and person_asked:
                 return answer_name
-            return _person_in(previous_question) or answer_name or subject
+            # A place, date or count answered is nobody: "she" is someone the question named.
+            person_answered = None if analysis.answer_type in _SETTING_TYPES else answer_name
+            return _person_in(previous_question) or person_answered or subject
         if analysis.answer_type in {AnswerType.PERSON, AnswerType.PERSON_OR_ORGANISATION} and (
             lowered in {"it", "its"}
         ):
@@ -175,12 +226,29 @@ def _replace_references(question: str, previous: Turn, previous_question: str) -
 def _answer_as_name(turn: Turn) -> str | None:
     """The previous answer(s), when short enough to stand for a name in a question."""
     # A name starts with a capital; a number or a date is no referent for "it" or "she".
-    names = [a.strip() for a in turn.answers if 0 < len(a.split()) <= 6 and a.strip()[:1].isupper()]
+    # "teacher Anne Whitby": the name in a short answer that leads with a common noun.
+    names = [_name_in(a.strip()) for a in turn.answers if 0 < len(a.split()) <= 6]
+    names = [n for n in names if n]
     if not names or len(names) != len(turn.answers) or len(names) > 4:
         return None  # a long list reads badly as a name: "they" stays a pronoun
     if len(names) == 1:
         return names[0]
     return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _name_in(answer: str) -> str | None:
+    if answer[:1].isupper():
+        return answer
+    words = answer.split()
+    for first, word in enumerate(words):
+        if word[:1].isupper():
+            lead = words[:first]  # lower-case words only ("teacher", "the poet"), then the name
+            rest = " ".join(words[first:])
+            titled = len(lead) <= 2 and all(
+                w.isalpha() and w.lower() not in _PREPOSITIONS for w in lead
+            )
+            return rest if titled and _NAME.fullmatch(rest) else None
+    return None
 
 
 def _names(text: str) -> list[str]:

@@ -81,18 +81,55 @@ def test_it_is_the_thing_asked_about_when_a_person_was_the_answer() -> None:
             "Is there a ferry in it?",
             "Is there a ferry in Leeds?",
         ),
-        (
-            # Several places answered and "them" asked about: the places.
-            turn("Which three Norwegian towns have Harwick Yards sites?", "Bergen", "Oslo", "Moss"),
-            "Which of them is the oldest?",
-            "Which of Bergen, Oslo and Moss is the oldest?",
-        ),
     ],
 )
 def test_it_stays_the_subject_when_the_answer_said_where_or_when(
     previous: Turn, follow_up: str, standalone: str
 ) -> None:
     assert resolve_question(follow_up, [previous]) == standalone
+
+
+@pytest.mark.parametrize(
+    ("previous", "follow_up", "standalone"),
+    [
+        (
+            # "Them" are what was asked for, whatever the list answered was.
+            turn("Which three Norwegian towns have Harwick Yards sites?", "Bergen", "Leeds"),
+            "Which of them is the oldest?",
+            "Which of the three Norwegian towns that have Harwick Yards sites is the oldest?",
+        ),
+        (
+            # The question's clause is inverted: only its noun phrase is kept.
+            turn("Which ferries did Harwick Yards build?", "Moonrake", "Tarn"),
+            "Which of those sank?",
+            "Which of the ferries sank?",
+        ),
+        (
+            # The other references of the follow-up are still resolved.
+            turn("Which two towns host Harwick Yards sites?", "Bergen", "Oslo"),
+            "Which of them did it open first?",
+            "Which of the two towns that host Harwick Yards sites did Harwick Yards open first?",
+        ),
+    ],
+)
+def test_which_of_them_is_the_kind_the_list_question_asked_for(
+    previous: Turn, follow_up: str, standalone: str
+) -> None:
+    assert resolve_question(follow_up, [previous]) == standalone
+
+
+def test_a_name_after_a_title_in_the_answer_is_who_she_is() -> None:
+    previous = turn("Who founded the Tarnwell festival?", "teacher Anne Whitby")
+    assert resolve_question("When did she retire?", [previous]) == "When did Anne Whitby retire?"
+    counted = turn("What did the survey find?", "three weather stations in Sweden")
+    assert resolve_question("What did she say?", [counted]) == "What did she say?"
+
+
+def test_she_is_no_place_just_answered() -> None:
+    previous = turn("Which cities did Halvorsen visit in 2019?", "Bergen", "Oslo")
+    assert resolve_question("What did she build there?", [previous]) == (
+        "What did Halvorsen build in Bergen and Oslo?"
+    )
 
 
 def test_there_is_the_place_just_answered_or_named() -> None:
