@@ -110,6 +110,8 @@ class QuestionAnalysis:
     expected_count: int | None = None  # "which *four* jurisdictions"
     # "Who is Laura Harth?": the name whose description is asked for.
     defines: str = ""
+    # "Which of them *runs* the station?": one of several is asked for, not an enumeration.
+    chooses_one: bool = False
 
 
 def analyse_question(question: str) -> QuestionAnalysis:
@@ -141,7 +143,30 @@ def analyse_question(question: str) -> QuestionAnalysis:
         options=options,
         expected_count=_count_before(tagged, head_token) if is_list else None,
         defines=_defined_name(text),
+        chooses_one=not is_list and _chooses_one(lowered, tagged),
     )
+
+
+_CHOICE = re.compile(r"\bwhich\s+(?:one\s+)?of\b")
+_SINGULAR_VERBS = frozenset({"is", "was", "has", "does"})
+
+
+def _chooses_one(lowered: str, tokens: list[_Token]) -> bool:
+    """ "Which one of ...", or "which of ..." with a singular verb ("which of them *runs* it")."""
+    match = _CHOICE.search(lowered)
+    if match is None:
+        return False
+    if "which one of" in lowered[match.start() : match.end()]:
+        return True
+    after = [t for t in tokens if t.start >= match.end()]
+    # The verb of the question, not of a relative clause ("... that *run* the stations runs").
+    verbs = [
+        t
+        for before, t in zip([None, *after], after, strict=False)
+        if t.pos in {"VERB", "AUX"}
+        and not (before and before.text.lower() in {"that", "who", "which"})
+    ]
+    return bool(verbs) and (verbs[0].tag == "VBZ" or verbs[0].text.lower() in _SINGULAR_VERBS)
 
 
 _NUMBER_WORDS = {

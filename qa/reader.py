@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from qa.answers import Answer, Citation
-from qa.lists import list_items
+from qa.lists import enumeration_items, list_items
 from qa.passage_focus import Window, focus_windows
 from qa.places import country_code
 from qa.questions import QuestionAnalysis
@@ -109,6 +109,8 @@ class Reader:
                     if question.is_list
                     else [(local_start, local_end)]
                 )
+                if question.chooses_one and _enumerates(passage.text, local_start, local_end):
+                    continue  # "which of them runs it?" is not answered by all of them
                 for piece_start, piece_end in pieces:
                     start, end = passage.start + piece_start, passage.start + piece_end
                     quote = _sentence_around(quotes, start, end)
@@ -253,6 +255,10 @@ def _repeats(answer: str, asked: frozenset[str]) -> bool:
     reported the RCMP inquiry?" -> "RCMP"), or no content word at all ("it", "they")."""
     said = set(terms(answer))
     return not said or said <= asked
+
+
+def _enumerates(text: str, start: int, end: int) -> bool:
+    return len(enumeration_items(text, start, end)) > 1
 
 
 def _sentence_around(sentences: Sequence[StoredSentence], start: int, end: int) -> tuple[int, int]:

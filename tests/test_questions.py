@@ -64,6 +64,24 @@ def test_which_of_names_the_options_and_asks_for_one() -> None:
     assert not analysis.is_list
 
 
+@pytest.mark.parametrize(
+    ("question", "chooses_one"),
+    [
+        ("Which of Brindle, Marrow and Quillby has the tallest kettle?", True),
+        ("Which one of the kettle makers went bankrupt?", True),
+        # The question's verb, not the relative clause's, says one or several.
+        ("Which of the three towns that make kettles is the oldest?", True),
+        ("Which of the towns that make kettles were fined?", False),
+        ("Which of the kettle makers exhibited in Paris?", False),  # one or several
+        ("Which towns make kettles?", False),
+    ],
+)
+def test_a_question_that_chooses_one_of_several_is_told_apart(
+    question: str, chooses_one: bool
+) -> None:
+    assert analyse_question(question).chooses_one is chooses_one
+
+
 def test_what_kind_of_looks_through_to_the_real_noun() -> None:
     analysis = analyse_question("What kind of metal is the purple kettle made of?")
     assert analysis.head == "metal"
