@@ -218,9 +218,9 @@ def made_answerer(tmp_path_factory: pytest.TempPathFactory, model_embedder: Embe
 
 # --- what the shipped reader model does not do yet --------------------------------------------
 
-# Behaviour a user should get that the shipped reader model (round 2) misses: kept
+# Behaviour a user should get that the shipped reader model misses: kept
 # as tests so each one shows as XPASS when a better-trained model gets it right, and is then
 # unmarked. Not strict: the cases of one test may be met by some models and not others.
 READER_GAP = pytest.mark.xfail(
-    reason="the shipped reader model (round 2) misses this; see issue 15", strict=False
+    reason="the shipped reader model misses this; see issue 15", strict=False
 )

@@ -127,6 +127,7 @@ def test_a_question_the_documents_do_not_touch_is_not_answered(asked: list[Asked
         assert by_question[question].abstained, (question, by_question[question].answers)
 
 
+@READER_GAP
 def test_the_newspaper_that_reported_the_rcmp_investigation_is_named(
     real_answerer: Answerer,
 ) -> None:

@@ -63,8 +63,9 @@ def test_the_same_answer_in_two_documents_is_one_answer_cited_from_both(
     answerer: Answerer,
 ) -> None:
     response = answerer.ask("Where is the cider sold?")
-    assert response.answers[0].text.endswith("Olympia")
     assert len(response.answers) == 1
+    (answer,) = response.answers
+    assert answer.text in {"Olympia", "farmers' market in Olympia", "farmers' market"}
 
 
 def test_figures_and_dates_are_answered(answerer: Answerer) -> None:

@@ -75,6 +75,7 @@ def test_founded_is_not_matched_by_found_the_past_of_find(answerer: Answerer) ->
     assert first_answer(answerer, "Who found the lost records of the trust?") == "Tom Field"
 
 
+@READER_GAP
 def test_a_figure_for_elsewhere_does_not_answer_for_the_place_asked_about(
     answerer: Answerer,
 ) -> None:

