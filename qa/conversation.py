@@ -19,6 +19,7 @@ from functools import lru_cache
 
 from pydantic import BaseModel, Field
 
+from qa.names import name_after_title
 from qa.places import country_code, country_display_name, country_of_adjective, is_place
 from qa.questions import AnswerType, analyse_question
 from qa.terms import STOP_WORDS
@@ -239,16 +240,8 @@ def _answer_as_name(turn: Turn) -> str | None:
 def _name_in(answer: str) -> str | None:
     if answer[:1].isupper():
         return answer
-    words = answer.split()
-    for first, word in enumerate(words):
-        if word[:1].isupper():
-            lead = words[:first]  # lower-case words only ("teacher", "the poet"), then the name
-            rest = " ".join(words[first:])
-            titled = len(lead) <= 2 and all(
-                w.isalpha() and w.lower() not in _PREPOSITIONS for w in lead
-            )
-            return rest if titled and _NAME.fullmatch(rest) else None
-    return None
+    start = name_after_title(answer)
+    return answer[start:] if start else None
 
 
 def _names(text: str) -> list[str]:

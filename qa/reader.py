@@ -20,9 +20,10 @@ from functools import lru_cache
 
 from qa.answers import Answer, Citation
 from qa.lists import enumeration_items, list_items
+from qa.names import name_after_title
 from qa.passage_focus import Window, focus_windows
 from qa.places import country_code
-from qa.questions import QuestionAnalysis
+from qa.questions import AnswerType, QuestionAnalysis
 from qa.reader_model import SpanModel
 from qa.retrieval import Passage
 from qa.store import Store, StoredSentence
@@ -32,6 +33,7 @@ from qa.terms import terms, words
 _SPANS_PER_PASSAGE = 1
 _SPANS_PER_PASSAGE_FOR_LISTS = 3
 _CACHED_DOCUMENTS = 512
+_PERSON_TYPES = frozenset({AnswerType.PERSON, AnswerType.PERSON_OR_ORGANISATION})
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,9 @@ class Reader:
         # A question no question word shapes (a keyword query, a yes/no question) is answered
         # by the sentence that states what the model points at.
         states_sentence = not question.wh and not question.is_list
+        names_a_person = (
+            question.answer_type in _PERSON_TYPES and not question.defines and not question.is_list
+        )
         for passage, window, heading, reading in zip(
             passages, windows, headings, readings, strict=True
         ):
@@ -116,6 +121,8 @@ class Reader:
                     quote = _sentence_around(quotes, start, end)
                     if states_sentence:
                         start, end = quote[0], self._sentence_end(passage.doc_id, *quote)
+                    elif names_a_person:  # "teacher Anne Whitby": the name answers "who"
+                        start += name_after_title(self._document_text(passage.doc_id)[start:end])
                     piece = self._document_text(passage.doc_id)[start:end]
                     key = answer_key(piece)
                     checked = not question.options and not states_sentence

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TINY_CORPUS, hashing_embedder
+from conftest import READER_GAP, TINY_CORPUS, hashing_embedder
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -270,6 +270,7 @@ def test_random_bytes_never_get_a_server_error(module_client: TestClient, raw: b
 
 
 @pytest.mark.model
+@READER_GAP
 def test_real_model_names_the_newspaper(real_answerer: Answerer) -> None:
     with TestClient(create_app(answerer=real_answerer)) as client:
         response = client.post(

@@ -37,7 +37,7 @@ QUESTIONS = [
     pytest.param(
         "ferry", "Which company ran the night ferry?", "Blue Gull Lines", marks=READER_GAP
     ),
-    pytest.param("ferry", "How much did the bridge cost?", "310 million euros", marks=READER_GAP),
+    ("ferry", "How much did the bridge cost?", "310 million euros"),
 ]
 
 UNANSWERED = [

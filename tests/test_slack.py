@@ -11,7 +11,6 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from conftest import READER_GAP
 from fastapi.testclient import TestClient
 from slack_bolt import BoltRequest
 from slack_mock import (
@@ -314,7 +313,6 @@ def test_qa_slack_says_what_socket_mode_needs(
 
 
 @pytest.mark.model
-@READER_GAP
 def test_real_follow_up_in_a_thread_is_answered_with_the_first_answer(
     real_answerer: Answerer, slack: MockSlack, tmp_path: Path
 ) -> None:

@@ -8,6 +8,7 @@ import pytest
 from conftest import model_answerer_over
 
 from qa.embedding import Embedder
+from qa.evaluation.metrics import normalize_answer
 from qa.places import city_countries
 from qa.truecase import cased_forms, is_caseless, restore_case
 
@@ -65,11 +66,12 @@ def test_a_lower_case_question_gets_the_answer_the_cased_one_gets(
         )
     }
     answerer = model_answerer_over(tmp_path, pages, model_embedder)
-    cased = [a.text for a in answerer.ask("Who is Ruth Gale?").answers]
+    cased = [normalize_answer(a.text) for a in answerer.ask("Who is Ruth Gale?").answers]
     assert cased and "director" in cased[0]
     for typed in ("who is ruth gale", "WHO IS RUTH GALE?!"):
         response = answerer.ask(typed)
-        assert [a.text for a in response.answers] == cased, typed
+        # The same answer, as SQuAD scores sameness ("the director of" = "director of").
+        assert [normalize_answer(a.text) for a in response.answers] == cased, typed
         assert response.question == typed
         assert response.resolved_question.startswith("Who is Ruth Gale")
 
