@@ -76,7 +76,6 @@ def _ask(page: Any, question: str) -> Any:
     return page.locator(".turn").nth(before)
 
 
-@READER_GAP
 def test_a_conversation_on_the_chat_page(
     page: Any, real_answerer: Answerer, tmp_path: Path
 ) -> None:
@@ -113,7 +112,6 @@ def test_a_conversation_on_the_chat_page(
         expect(page.locator(".turn")).to_have_count(2)
 
 
-@READER_GAP
 def test_the_page_asks_for_the_key_only_when_the_server_wants_one(
     page: Any, real_answerer: Answerer, tmp_path: Path
 ) -> None:

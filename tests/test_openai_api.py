@@ -8,7 +8,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import READER_GAP
 from live_server import server_in_thread
 from openai import OpenAI
 from openai.types.chat import ChatCompletionMessageParam
@@ -42,7 +41,6 @@ def test_the_one_model_is_listed(client: OpenAI) -> None:
     assert [model.id for model in client.models.list()] == ["qa-extractive"]
 
 
-@READER_GAP
 def test_a_question_is_answered_with_numbered_sources(client: OpenAI) -> None:
     completion = client.chat.completions.create(
         model="qa-extractive", messages=[{"role": "user", "content": FIRST}]
@@ -62,7 +60,6 @@ def test_a_question_is_answered_with_numbered_sources(client: OpenAI) -> None:
     assert qa["answers"][0]["text"] == "Royal Canadian Mounted Police"
 
 
-@READER_GAP
 def test_the_follow_up_is_answered_from_the_earlier_messages(client: OpenAI) -> None:
     first = client.chat.completions.create(
         model="qa-extractive", messages=[{"role": "user", "content": FIRST}]
