@@ -147,7 +147,7 @@ def analyse_question(question: str) -> QuestionAnalysis:
     )
 
 
-_CHOICE = re.compile(r"\bwhich\s+(?:one\s+)?of\b")
+_CHOICE = re.compile(r"\bwhich\s+(one\s+)?of\b")
 _SINGULAR_VERBS = frozenset({"is", "was", "has", "does"})
 
 
@@ -156,8 +156,8 @@ def _chooses_one(lowered: str, tokens: list[_Token]) -> bool:
     match = _CHOICE.search(lowered)
     if match is None:
         return False
-    if "which one of" in lowered[match.start() : match.end()]:
-        return True
+    if match.group(1):
+        return True  # "which one of"
     after = [t for t in tokens if t.start >= match.end()]
     # The verb of the question, not of a relative clause ("... that *run* the stations runs").
     verbs = [
